@@ -1,0 +1,138 @@
+#include "agent/blob_fetcher.h"
+
+#include <thread>
+
+#include "common/log/log.h"
+#include "common/tracker_client/http_tracker_client.h"
+
+namespace fanout::agent {
+namespace {
+
+// How often a waiter looks up from its future to notice shutdown or its deadline.
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
+
+}  // namespace
+
+BlobFetcher::BlobFetcher(const BlobStore& cas, MetainfoFn metainfo, FetchFn fetch,
+                         AgentMetrics& metrics, std::chrono::milliseconds timeout)
+    : cas_(cas),
+      metainfo_(std::move(metainfo)),
+      fetch_(std::move(fetch)),
+      metrics_(metrics),
+      timeout_(timeout) {}
+
+BlobFetcher::~BlobFetcher() {
+  shutdown();
+  std::unique_lock lock(mu_);
+  workers_done_.wait(lock, [this] { return workers_ == 0; });
+}
+
+void BlobFetcher::shutdown() { stopping_ = true; }
+
+std::filesystem::path BlobFetcher::get(const Digest& digest) {
+  if (cas_.contains(digest)) {
+    metrics_.cache_hits.inc();
+    return cas_.path_of(digest);
+  }
+  std::shared_future<std::filesystem::path> done;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
+    if (auto it = in_flight_.find(digest); it != in_flight_.end()) {
+      done = it->second;
+    } else {
+      // The fetch runs on its own thread so it outlives a request that gives up waiting.
+      std::promise<std::filesystem::path> promise;
+      done = promise.get_future().share();
+      in_flight_.emplace(digest, done);
+      ++workers_;
+      std::thread(&BlobFetcher::run, this, digest, std::move(promise)).detach();
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  while (done.wait_for(kPollInterval) != std::future_status::ready) {
+    if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw FetchError(FetchError::Kind::kTimeout,
+                       digest.str() + " is still being fetched after " +
+                           std::to_string(timeout_.count() / 1000) + "s; ask again to keep waiting");
+    }
+  }
+  return done.get();
+}
+
+void BlobFetcher::run(const Digest& digest, std::promise<std::filesystem::path> done) {
+  std::exception_ptr error;
+  std::filesystem::path path;
+  try {
+    path = fetch(digest);
+  } catch (const FetchError&) {
+    error = std::current_exception();
+  } catch (const std::exception& e) {
+    error = std::make_exception_ptr(FetchError(FetchError::Kind::kSwarm, e.what()));
+  }
+  if (error) {
+    metrics_.fetch_failures.inc();
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::warn("fetch of {} failed: {}", digest.str(), e.what());
+    }
+  }
+  {
+    // Forget the flight before answering, so a request after a failure starts a new attempt.
+    std::lock_guard lock(mu_);
+    in_flight_.erase(digest);
+  }
+  if (error) {
+    done.set_exception(error);
+  } else {
+    done.set_value(path);
+  }
+  std::lock_guard lock(mu_);
+  --workers_;
+  workers_done_.notify_all();
+}
+
+std::filesystem::path BlobFetcher::fetch(const Digest& digest) {
+  // A flight that started just after another one finished finds the blob already here.
+  if (cas_.contains(digest)) return cas_.path_of(digest);
+  const auto started = std::chrono::steady_clock::now();
+
+  proto::Metainfo info;
+  try {
+    info = metainfo_(digest);
+  } catch (const tracker_client::TrackerClientError& e) {
+    if (e.kind() == tracker_client::TrackerClientError::Kind::kNotFound) {
+      throw FetchError(FetchError::Kind::kNotFound, digest.str() + " is unknown: " + e.what());
+    }
+    throw FetchError(FetchError::Kind::kTracker, "metainfo of " + digest.str() + ": " + e.what());
+  }
+  if (info.digest != digest) {
+    throw FetchError(FetchError::Kind::kTracker, "the tracker answered metainfo of " +
+                                                     info.digest.str() + " for " + digest.str());
+  }
+
+  if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
+  std::shared_future<swarm::FetchResult> result = fetch_(info);
+  while (result.wait_for(kPollInterval) != std::future_status::ready) {
+    if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
+  }
+  const swarm::FetchResult& r = result.get();
+  if (!r.ok) throw FetchError(FetchError::Kind::kSwarm, digest.str() + ": " + r.error);
+  // Serve only what the CAS published under the digest's own name.
+  if (!cas_.contains(digest)) {
+    throw FetchError(FetchError::Kind::kSwarm,
+                     digest.str() + ": the swarm reported success but the cache does not hold it");
+  }
+
+  metrics_.fetches.inc();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("fetched {} ({} bytes) in {:.2f}s: {} bytes from peers, {} from origins",
+               digest.str(), info.size, seconds, r.stats.bytes_from_peers,
+               r.stats.bytes_from_origins);
+  return cas_.path_of(digest);
+}
+
+}  // namespace fanout::agent

@@ -1,0 +1,79 @@
+#pragma once
+// Gets a blob into the agent's CAS: straight from the cache when it is there, otherwise
+// metainfo from the tracker and pieces through the swarm, once per digest however many local
+// clients ask at the same time. Only the engine writes the CAS, and it publishes only verified
+// blobs, so nothing unverified is ever served.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "agent/agent_metrics.h"
+#include "common/digest/digest.h"
+#include "common/store/blob_store.h"
+#include "common/swarm/engine.h"
+#include "proto/metainfo.h"
+
+namespace fanout::agent {
+
+class FetchError : public std::runtime_error {
+ public:
+  enum class Kind {
+    kNotFound,      // the tracker (and its origins) do not know the digest
+    kTracker,       // the tracker could not be asked or gave an unusable answer
+    kSwarm,         // the swarm fetch failed
+    kTimeout,       // still fetching after fetch_timeout; the fetch goes on
+    kShuttingDown,  // the agent is stopping
+  };
+  FetchError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+class BlobFetcher {
+ public:
+  // The tracker's metainfo for a digest; throws tracker_client::TrackerClientError
+  // (main() wires HttpTrackerClient::fetch_metainfo).
+  using MetainfoFn = std::function<proto::Metainfo(const Digest&)>;
+  // Starts or joins the swarm fetch of a blob into the CAS (main() wires swarm::Engine::fetch).
+  using FetchFn = std::function<std::shared_future<swarm::FetchResult>(const proto::Metainfo&)>;
+
+  BlobFetcher(const BlobStore& cas, MetainfoFn metainfo, FetchFn fetch, AgentMetrics& metrics,
+              std::chrono::milliseconds timeout);
+  // Calls shutdown() and waits for fetch threads to leave.
+  ~BlobFetcher();
+  BlobFetcher(const BlobFetcher&) = delete;
+  BlobFetcher& operator=(const BlobFetcher&) = delete;
+
+  // The CAS path of the blob, fetching it first if needed; throws FetchError.
+  std::filesystem::path get(const Digest& digest);
+  // Makes every waiting and future get() fail with kShuttingDown, so the HTTP server can stop
+  // without waiting for swarm fetches.
+  void shutdown();
+
+ private:
+  void run(const Digest& digest, std::promise<std::filesystem::path> done);
+  std::filesystem::path fetch(const Digest& digest);
+
+  const BlobStore& cas_;
+  MetainfoFn metainfo_;
+  FetchFn fetch_;
+  AgentMetrics& metrics_;
+  std::chrono::milliseconds timeout_;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable workers_done_;
+  size_t workers_ = 0;
+  std::unordered_map<Digest, std::shared_future<std::filesystem::path>> in_flight_;
+};
+
+}  // namespace fanout::agent

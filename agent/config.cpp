@@ -1,0 +1,103 @@
+#include "agent/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "proto/peer_wire.h"
+
+namespace fanout::agent {
+namespace {
+
+// Value checks that config::Reader does not make. origin/config.cpp has the same ones; they
+// belong in common/config/ once its owner takes them.
+void check_not_empty(const std::string& key, const std::string& value) {
+  if (value.empty()) throw config::ConfigError(key + ": must not be empty");
+}
+
+void check_http_url(const std::string& key, const std::string& value) {
+  std::string_view v = value;
+  bool ok = (v.starts_with("http://") && v.size() > 7) || (v.starts_with("https://") && v.size() > 8);
+  if (!ok) throw config::ConfigError(key + ": \"" + value + "\" is not an http:// or https:// URL");
+}
+
+void check_ip_or_empty(const std::string& key, const std::string& value) {
+  in6_addr buf{};
+  if (value.empty() || inet_pton(AF_INET, value.c_str(), &buf) == 1 ||
+      inet_pton(AF_INET6, value.c_str(), &buf) == 1) {
+    return;
+  }
+  throw config::ConfigError(key + ": \"" + value + "\" is not an IPv4 or IPv6 address");
+}
+
+void check_log_level(const std::string& key, const std::string& value) {
+  static constexpr std::array<std::string_view, 6> kLevels = {"trace", "debug", "info",
+                                                              "warn",  "error", "off"};
+  if (std::find(kLevels.begin(), kLevels.end(), value) == kLevels.end()) {
+    throw config::ConfigError(key + ": unknown level \"" + value +
+                              "\" (trace, debug, info, warn, error, off)");
+  }
+}
+
+void check_positive(const std::string& key, uint64_t value) {
+  if (value == 0) throw config::ConfigError(key + ": must be at least 1");
+}
+
+void read_swarm(config::Reader r, swarm::Settings& s) {
+  uint32_t threads = s.threads;
+  r.get("threads", threads);
+  s.threads = threads;
+  r.get_size("block_size", s.block_size);
+  r.get("pipeline_pieces", s.pipeline_pieces);
+  r.get("max_peers_per_blob", s.max_peers_per_blob);
+  r.get("max_connections", s.max_connections);
+  r.get("max_queued_requests", s.max_queued_requests);
+  r.get_duration("announce_interval", s.announce_interval);
+  r.get_duration("peer_timeout", s.peer_timeout);
+  r.get_duration("peer_backoff", s.peer_backoff);
+  r.finish();
+
+  // A block must fit in one DATA frame (which also keeps it inside the smallest piece).
+  if (s.block_size < 16u * 1024 || s.block_size > proto::wire::kMaxBlock) {
+    throw config::ConfigError("swarm.block_size: must be between 16KiB and " +
+                              std::to_string(proto::wire::kMaxBlock >> 10) + "KiB");
+  }
+  check_positive("swarm.pipeline_pieces", s.pipeline_pieces);
+  check_positive("swarm.max_peers_per_blob", s.max_peers_per_blob);
+  check_positive("swarm.max_connections", s.max_connections);
+  check_positive("swarm.max_queued_requests", s.max_queued_requests);
+  check_positive("swarm.announce_interval", s.announce_interval.count());
+  check_positive("swarm.peer_timeout", s.peer_timeout.count());
+}
+
+}  // namespace
+
+AgentConfig AgentConfig::read(const YAML::Node& root) {
+  AgentConfig c;
+  config::Reader r(root);
+  r.get_host_port("listen", c.listen);
+  r.get_host_port("peer_listen", c.peer_listen);
+  r.get("advertise_host", c.advertise_host);
+  r.get("tracker", c.tracker);
+  r.get("cache_dir", c.cache_dir);
+  r.get_duration("fetch_timeout", c.fetch_timeout);
+  r.get("log_level", c.log_level);
+  read_swarm(r.child("swarm"), c.swarm);
+  r.finish();
+
+  check_ip_or_empty("advertise_host", c.advertise_host);
+  check_http_url("tracker", c.tracker);
+  check_not_empty("cache_dir", c.cache_dir);
+  check_positive("fetch_timeout", c.fetch_timeout.count());
+  check_log_level("log_level", c.log_level);
+
+  c.swarm.listen_host = c.peer_listen.host;
+  c.swarm.listen_port = c.peer_listen.port;
+  c.swarm.advertise_host = c.advertise_host;
+  c.swarm.is_origin = false;
+  return c;
+}
+
+}  // namespace fanout::agent

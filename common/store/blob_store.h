@@ -1,0 +1,77 @@
+#pragma once
+// The content-addressed store: blobs/sha256/<2 hex>/<64 hex>. A blob is written to a temp file,
+// fsynced, verified against its name, made read-only and renamed into place; a blob whose bytes
+// do not hash to its name is never published.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+#include "common/digest/digest.h"
+#include "common/digest/sha256.h"
+
+namespace fanout {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The bytes did not hash to the digest they were written under; nothing was published.
+class CorruptBlobError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+class PartialBlob;
+
+class BlobStore {
+ public:
+  // Streaming writer for bytes that arrive in order (object-store pulls, uploads).
+  class Writer {
+   public:
+    ~Writer();  // removes the temp file unless committed
+    void write(const void* data, size_t size);
+    uint64_t written() const { return written_; }
+    // Verifies, fsyncs and publishes; throws CorruptBlobError when the bytes do not match.
+    std::filesystem::path commit();
+
+   private:
+    friend class BlobStore;
+    Writer(const BlobStore& store, const Digest& digest);
+    const BlobStore& store_;
+    Digest digest_;
+    std::filesystem::path tmp_;
+    int fd_ = -1;
+    Sha256 hash_;
+    uint64_t written_ = 0;
+    bool committed_ = false;
+  };
+
+  explicit BlobStore(std::filesystem::path root);
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path path_of(const Digest& digest) const;
+  bool contains(const Digest& digest) const;
+  std::optional<uint64_t> size_of(const Digest& digest) const;
+  // Total bytes of published blobs (walks the tree; for metrics and tests).
+  uint64_t total_bytes() const;
+
+  std::unique_ptr<Writer> begin(const Digest& digest) const;
+  // A piece-addressed download target. `piece_hashes` are the expected SHA-256 of each piece;
+  // pieces already verified by an earlier run are kept (resume), everything else is refetched.
+  std::unique_ptr<PartialBlob> open_partial(const Digest& digest, uint64_t size,
+                                            uint32_t piece_length,
+                                            std::vector<Digest::Bytes> piece_hashes) const;
+  // Publishes a file already in the store's tmp/ after checking its hash; used by PartialBlob.
+  std::filesystem::path publish(const Digest& digest, const std::filesystem::path& tmp,
+                                int fd, const Digest& actual) const;
+  std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
+  std::filesystem::path partial_dir() const { return root_ / "partial"; }
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace fanout

@@ -1,0 +1,159 @@
+#include "common/store/partial_blob.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "common/store/blob_store.h"
+#include "common/store/file_io.h"
+
+namespace fanout {
+namespace fs = std::filesystem;
+
+PartialBlob::PartialBlob(const BlobStore& store, const Digest& digest, uint64_t size,
+                         uint32_t piece_length, std::vector<Digest::Bytes> piece_hashes)
+    : store_(store),
+      digest_(digest),
+      size_(size),
+      piece_length_(piece_length),
+      hashes_(std::move(piece_hashes)),
+      path_(store.partial_dir() / digest.hex()),
+      bitmap_path_(store.partial_dir() / (digest.hex() + ".bitmap")),
+      done_(hashes_.size(), 0) {
+  if (piece_length_ == 0 || (size_ + piece_length_ - 1) / piece_length_ != hashes_.size()) {
+    throw StoreError("partial blob " + digest.str() + ": piece table does not match its size");
+  }
+  fd_ = fileio::open_or_throw(path_, O_RDWR | O_CREAT, 0644);
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+    int err = errno;
+    ::close(fd_);
+    throw StoreError("partial blob " + digest.str() + ": cannot size file: " +
+                     std::generic_category().message(err));
+  }
+  load_resume_state();
+}
+
+PartialBlob::~PartialBlob() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+uint32_t PartialBlob::piece_size(uint32_t index) const {
+  uint64_t offset = uint64_t{index} * piece_length_;
+  return static_cast<uint32_t>(std::min<uint64_t>(piece_length_, size_ - offset));
+}
+
+// A piece marked done by an earlier run is kept only if its bytes still hash right: the bitmap
+// may have reached the disk before the data did.
+void PartialBlob::load_resume_state() {
+  std::error_code ec;
+  if (!fs::exists(bitmap_path_, ec) || fs::file_size(bitmap_path_, ec) != done_.size()) return;
+  std::vector<uint8_t> saved(done_.size());
+  int bfd = fileio::open_or_throw(bitmap_path_, O_RDONLY);
+  try {
+    fileio::pread_all(bfd, saved.data(), saved.size(), 0, bitmap_path_);
+  } catch (...) {
+    ::close(bfd);
+    return;
+  }
+  ::close(bfd);
+  std::vector<uint8_t> buf(piece_length_);
+  std::lock_guard lock(mu_);
+  for (uint32_t i = 0; i < piece_count(); ++i) {
+    if (!saved[i]) continue;
+    uint32_t n = piece_size(i);
+    fileio::pread_all(fd_, buf.data(), n, static_cast<off_t>(uint64_t{i} * piece_length_), path_);
+    if (Sha256::of(buf.data(), n).bytes() != hashes_[i]) continue;
+    done_[i] = 1;
+    ++done_count_;
+    advance_frontier_locked(i, buf.data());
+  }
+  save_bitmap_locked();
+}
+
+bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) {
+  if (index >= piece_count() || size != piece_size(index)) return false;
+  if (Sha256::of(data, size).bytes() != hashes_[index]) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (done_[index]) return true;
+  }
+  fileio::pwrite_all(fd_, data, size, static_cast<off_t>(uint64_t{index} * piece_length_), path_);
+  std::lock_guard lock(mu_);
+  if (done_[index]) return true;
+  done_[index] = 1;
+  ++done_count_;
+  advance_frontier_locked(index, data);
+  save_bitmap_locked();
+  return true;
+}
+
+void PartialBlob::advance_frontier_locked(uint32_t index, const uint8_t* data) {
+  if (index == frontier_) {
+    frontier_hash_.update(data, piece_size(index));
+    ++frontier_;
+  }
+  // Pieces that arrived early are read back (usually from the page cache) once the gap closes.
+  std::vector<uint8_t> buf;
+  while (frontier_ < piece_count() && done_[frontier_]) {
+    uint32_t n = piece_size(frontier_);
+    buf.resize(n);
+    fileio::pread_all(fd_, buf.data(), n, static_cast<off_t>(uint64_t{frontier_} * piece_length_),
+                      path_);
+    frontier_hash_.update(buf.data(), n);
+    ++frontier_;
+  }
+}
+
+void PartialBlob::save_bitmap_locked() {
+  fs::path tmp = bitmap_path_.string() + ".tmp";
+  int bfd = fileio::open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  try {
+    fileio::write_all(bfd, done_.data(), done_.size(), tmp);
+  } catch (...) {
+    ::close(bfd);
+    throw;
+  }
+  ::close(bfd);
+  fs::rename(tmp, bitmap_path_);
+}
+
+bool PartialBlob::has_piece(uint32_t index) const {
+  std::lock_guard lock(mu_);
+  return index < done_.size() && done_[index];
+}
+
+uint32_t PartialBlob::pieces_done() const {
+  std::lock_guard lock(mu_);
+  return done_count_;
+}
+
+void PartialBlob::read(uint64_t offset, void* out, size_t size) const {
+  fileio::pread_all(fd_, out, size, static_cast<off_t>(offset), path_);
+}
+
+fs::path PartialBlob::commit() {
+  std::lock_guard lock(mu_);
+  if (finished_) throw StoreError("partial blob " + digest_.str() + ": already committed");
+  if (done_count_ != piece_count()) {
+    throw StoreError("partial blob " + digest_.str() + ": " +
+                     std::to_string(piece_count() - done_count_) + " pieces missing");
+  }
+  // Move out of partial/ into tmp/ first so publish() renames within one directory tree.
+  fs::path tmp = store_.tmp_dir() / (digest_.hex() + ".partial");
+  fs::rename(path_, tmp);
+  std::error_code ec;
+  fs::remove(bitmap_path_, ec);
+  finished_ = true;
+  return store_.publish(digest_, tmp, fd_, frontier_hash_.finish());
+}
+
+void PartialBlob::discard() {
+  std::lock_guard lock(mu_);
+  std::error_code ec;
+  fs::remove(path_, ec);
+  fs::remove(bitmap_path_, ec);
+  finished_ = true;
+}
+
+}  // namespace fanout

@@ -1,0 +1,883 @@
+#include "common/swarm/blob_swarm.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/store/file_io.h"
+
+namespace fanout::swarm {
+namespace asio = boost::asio;
+namespace wire = proto::wire;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+constexpr auto kTick = std::chrono::milliseconds(250);
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr size_t kMaxFramesPerWrite = 32;
+constexpr uint32_t kDataFramesInFlight = 4;  // blocks read from disk and queued per peer
+
+std::string short_id(const wire::PeerId& id) { return to_hex(id.data(), 4); }
+}  // namespace
+
+BlobSwarm::BlobSwarm(EngineContext& ctx, proto::Metainfo info, int fd)
+    : ctx_(ctx),
+      info_(std::move(info)),
+      strand_(asio::make_strand(ctx.io)),
+      timer_(strand_),
+      seed_fd_(fd),
+      complete_(true),
+      rng_(std::random_device{}()),
+      result_future_(result_promise_.get_future().share()) {
+  holders_.assign(info_.piece_count(), 0);
+  reveal_count_.assign(info_.piece_count(), 0);
+  stats_.pieces_done = info_.piece_count();
+  result_set_ = true;
+  result_promise_.set_value(FetchResult{true, {}, {}, {}});
+}
+
+BlobSwarm::BlobSwarm(EngineContext& ctx, proto::Metainfo info, std::shared_ptr<PartialBlob> partial)
+    : ctx_(ctx),
+      info_(std::move(info)),
+      strand_(asio::make_strand(ctx.io)),
+      timer_(strand_),
+      partial_(std::move(partial)),
+      rng_(std::random_device{}()),
+      result_future_(result_promise_.get_future().share()) {
+  picker_ = std::make_unique<PiecePicker>(info_.piece_count(), rng_());
+  for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+    if (partial_->has_piece(i)) picker_->set_have(i);  // resumed from an earlier run
+  }
+  holders_.assign(info_.piece_count(), 0);
+  reveal_count_.assign(info_.piece_count(), 0);
+}
+
+BlobSwarm::~BlobSwarm() {
+  if (seed_fd_ >= 0) ::close(seed_fd_);
+}
+
+bool BlobSwarm::have(uint32_t piece) const { return complete_ || picker_->have(piece); }
+
+uint32_t BlobSwarm::block_count(uint32_t piece) const {
+  uint32_t size = info_.piece_size(piece);
+  return (size + ctx_.settings.block_size - 1) / ctx_.settings.block_size;
+}
+
+uint32_t BlobSwarm::block_size(uint32_t piece, uint32_t block) const {
+  uint32_t offset = block * ctx_.settings.block_size;
+  return std::min(ctx_.settings.block_size, info_.piece_size(piece) - offset);
+}
+
+// ---- lifecycle --------------------------------------------------------------------------------
+
+void BlobSwarm::start() {
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->complete_) {
+      self->ctx_.metrics.blobs_seeding.add(1);
+    } else {
+      self->ctx_.metrics.blobs_downloading.add(1);
+      spdlog::info("fetch {}: {} bytes, {} pieces, {} already verified", self->info_.digest.str(),
+                   self->info_.size, self->info_.piece_count(),
+                   self->info_.piece_count() - self->picker_->missing());
+      if (self->picker_->complete()) {
+        self->committing_ = true;
+        asio::post(self->ctx_.disk, [self] {
+          try {
+            auto path = self->partial_->commit();
+            asio::post(self->strand_, [self, path] { self->on_committed(path, ""); });
+          } catch (const std::exception& e) {
+            asio::post(self->strand_, [self, err = std::string(e.what())] {
+              self->on_committed({}, err);
+            });
+          }
+        });
+      }
+    }
+    self->update_stats();
+    self->tick();
+  });
+}
+
+std::future<void> BlobSwarm::shutdown() {
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  asio::post(strand_, [self = shared_from_this(), done] {
+    struct Signal {
+      std::shared_ptr<std::promise<void>> p;
+      ~Signal() { p->set_value(); }
+    } signal{done};
+    if (self->stopped_) return;
+    self->stopped_ = true;
+    self->timer_.cancel();
+    for (auto& p : std::vector<PeerPtr>(self->peers_)) {
+      self->say_and_close(p, wire::encode_bye(), "shutting down");
+    }
+    if (self->complete_) {
+      self->ctx_.metrics.blobs_seeding.add(-1);
+    } else {
+      self->ctx_.metrics.blobs_downloading.add(-1);
+      self->finish(FetchResult{false, {}, "fetch stopped: the engine is shutting down", {}});
+    }
+    if (self->ctx_.discovery && self->announced_started_) {
+      AnnounceRequest req;
+      req.digest = self->info_.digest;
+      req.peer_id.assign(self->ctx_.peer_id.begin(), self->ctx_.peer_id.end());
+      req.port = self->ctx_.listen_port.load();
+      req.ip = self->ctx_.settings.advertise_host;
+      req.event = "stopped";
+      req.num_want = 0;
+      auto discovery = self->ctx_.discovery;
+      asio::post(self->ctx_.announcer, [discovery, req] {
+        try {
+          discovery->announce(req);
+        } catch (const std::exception&) {
+          // Best effort: the tracker expires us after its TTL anyway.
+        }
+      });
+    }
+  });
+  return future;
+}
+
+void BlobSwarm::add_peers(std::vector<PeerAddress> peers) {
+  asio::post(strand_, [self = shared_from_this(), peers = std::move(peers)] {
+    for (const auto& a : peers) {
+      if (a.port == self->ctx_.listen_port.load() && a.host == self->ctx_.settings.advertise_host) {
+        continue;  // ourselves
+      }
+      self->slots_.try_emplace(a);
+    }
+    self->maybe_connect();
+  });
+}
+
+void BlobSwarm::tick() {
+  if (stopped_) return;
+  auto now = Clock::now();
+  for (auto& p : std::vector<PeerPtr>(peers_)) {
+    if (!p->hello_received && now - p->started > kHandshakeTimeout) {
+      close(p, "handshake timed out", true);
+    } else if (!p->downloading.empty() && now - p->last_receive > ctx_.settings.peer_timeout) {
+      close(p, "timed out with requests outstanding", true);
+    }
+  }
+  maybe_connect();
+  maybe_announce();
+  update_stats();
+  timer_.expires_after(kTick);
+  timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) {
+    if (!ec) self->tick();
+  }));
+}
+
+// ---- announcing -------------------------------------------------------------------------------
+
+void BlobSwarm::maybe_announce() {
+  if (!ctx_.discovery || announcing_ || stopped_ || Clock::now() < next_announce_) return;
+  announcing_ = true;
+  AnnounceRequest req;
+  req.digest = info_.digest;
+  req.peer_id.assign(ctx_.peer_id.begin(), ctx_.peer_id.end());
+  req.port = ctx_.listen_port.load();
+  req.ip = ctx_.settings.advertise_host;
+  {
+    std::lock_guard lock(stats_mu_);
+    req.uploaded = uploaded_;
+    req.downloaded = downloaded_;
+  }
+  uint64_t left = 0;
+  if (!complete_) {
+    for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+      if (!picker_->have(i)) left += info_.piece_size(i);
+    }
+  }
+  req.left = left;
+  if (!announced_started_) {
+    req.event = "started";
+  } else if (announce_completed_) {
+    req.event = "completed";
+  }
+  req.num_want = complete_ ? 0 : 50;
+  auto discovery = ctx_.discovery;
+  asio::post(ctx_.announcer, [self = shared_from_this(), discovery, req] {
+    try {
+      AnnounceResponse resp = discovery->announce(req);
+      asio::post(self->strand_, [self, resp = std::move(resp)] { self->on_announce(resp); });
+    } catch (const std::exception& e) {
+      spdlog::warn("announce {}: {}", req.digest.str(), e.what());
+      asio::post(self->strand_, [self] {
+        self->announcing_ = false;
+        self->next_announce_ = Clock::now() + std::chrono::seconds(1);
+      });
+    }
+  });
+}
+
+void BlobSwarm::on_announce(AnnounceResponse response) {
+  announcing_ = false;
+  announced_started_ = true;
+  announce_completed_ = false;
+  auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(response.interval);
+  if (!complete_) {
+    interval = std::min(interval, ctx_.settings.announce_interval);
+    bool starved = std::none_of(peers_.begin(), peers_.end(),
+                                [](const PeerPtr& p) { return p->hello_received; });
+    if (starved) interval = ctx_.settings.starved_announce_interval;
+  }
+  next_announce_ = Clock::now() + interval;
+  for (const auto& a : response.peers) {
+    if (a.port == ctx_.listen_port.load() && a.host == ctx_.settings.advertise_host) continue;
+    slots_.try_emplace(a);
+  }
+  maybe_connect();
+}
+
+// ---- connections ------------------------------------------------------------------------------
+
+void BlobSwarm::maybe_connect() {
+  if (stopped_ || complete_) return;  // seeders wait for leechers to come to them
+  uint32_t outgoing = 0;
+  std::set<wire::PeerId> connected_ids;
+  for (const auto& p : peers_) {
+    if (p->outgoing) ++outgoing;
+    if (p->hello_received) connected_ids.insert(p->id);
+  }
+  auto now = Clock::now();
+  std::vector<PeerAddress> candidates;
+  for (auto& [address, slot] : slots_) {
+    if (slot.connected || slot.banned || slot.retry_after > now) continue;
+    if (slot.id && connected_ids.count(*slot.id)) continue;  // already linked the other way
+    candidates.push_back(address);
+  }
+  std::shuffle(candidates.begin(), candidates.end(), rng_);
+  for (const auto& address : candidates) {
+    if (outgoing >= ctx_.settings.max_peers_per_blob) break;
+    if (ctx_.connections.load() >= ctx_.settings.max_connections) break;
+    connect(address);
+    ++outgoing;
+  }
+}
+
+void BlobSwarm::connect(const PeerAddress& address) {
+  error_code ec;
+  auto ip = asio::ip::make_address(address.host, ec);
+  Slot& slot = slots_[address];
+  if (ec) {
+    spdlog::warn("swarm {}: peer address {} is not an IP literal", info_.digest.str(),
+                 address.str());
+    slot.banned = true;
+    return;
+  }
+  slot.connected = true;
+  auto p = std::make_shared<Peer>(tcp::socket(strand_));
+  p->outgoing = true;
+  p->dialed = address;
+  p->remote = address.str();
+  peers_.push_back(p);
+  ctx_.connections.fetch_add(1);
+  ctx_.metrics.connections.add(1);
+  p->socket.async_connect(tcp::endpoint(ip, address.port),
+                          asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
+                            if (p->closed) return;
+                            if (ec) return self->close(p, "connect: " + ec.message(), true);
+                            self->on_connected(p);
+                          }));
+}
+
+void BlobSwarm::on_connected(const PeerPtr& p) {
+  ctx_.metrics.connections_opened.inc();
+  error_code ignored;
+  p->socket.set_option(tcp::no_delay(true), ignored);
+  send_hello(p);
+  read_header(p);
+}
+
+void BlobSwarm::send_hello(const PeerPtr& p) {
+  wire::Hello hello;
+  hello.peer_id = ctx_.peer_id;
+  hello.digest = info_.digest;
+  hello.flags = ctx_.settings.is_origin ? wire::kFlagOrigin : 0;
+  hello.bitfield.assign(wire::bitfield_bytes(info_.piece_count()), 0);
+  // An origin reveals pieces a few at a time (super-seeding) so that agents fetch different
+  // pieces from it and the rest from each other; everyone else shows all it has.
+  if (!ctx_.settings.is_origin) {
+    for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+      if (have(i)) wire::bit_set(hello.bitfield, i);
+    }
+  }
+  send(p, wire::encode(hello));
+}
+
+void BlobSwarm::attach_incoming(PeerPtr p, wire::Hello hello) {
+  asio::post(strand_, [self = shared_from_this(), p, hello = std::move(hello)] {
+    self->peers_.push_back(p);
+    self->ctx_.connections.fetch_add(1);
+    self->ctx_.metrics.connections.add(1);
+    self->ctx_.metrics.connections_opened.inc();
+    if (self->stopped_ || self->ctx_.connections.load() > self->ctx_.settings.max_connections) {
+      return self->say_and_close(
+          p, wire::encode(wire::Error{wire::ErrorCode::kBusy, "too many connections"}), "busy");
+    }
+    if (!self->accept_hello(p, hello)) return;
+    self->send_hello(p);
+    if (self->ctx_.settings.is_origin && self->complete_) self->reveal(p);
+    self->read_header(p);
+    self->fill_requests(p);
+  });
+}
+
+// Validates a peer's HELLO and takes its bitfield; closes the connection and returns false if the
+// peer is unusable.
+bool BlobSwarm::accept_hello(const PeerPtr& p, const wire::Hello& hello) {
+  if (hello.digest != info_.digest) {
+    protocol_error(p, "HELLO for another blob");
+    return false;
+  }
+  if (hello.bitfield.size() != wire::bitfield_bytes(info_.piece_count())) {
+    protocol_error(p, "HELLO bitfield has the wrong length");
+    return false;
+  }
+  uint32_t spare = static_cast<uint32_t>(hello.bitfield.size() * 8) - info_.piece_count();
+  if (spare && (hello.bitfield.back() & ((1u << spare) - 1))) {
+    protocol_error(p, "HELLO bitfield sets bits past the last piece");
+    return false;
+  }
+  if (hello.peer_id == ctx_.peer_id) {
+    if (p->dialed) slots_[*p->dialed].banned = true;  // it is our own address
+    close(p, "connected to ourselves", false);
+    return false;
+  }
+  if (banned_.count(hello.peer_id)) {
+    say_and_close(p, wire::encode(wire::Error{wire::ErrorCode::kBanned, "banned for a bad piece"}),
+                  "banned peer");
+    return false;
+  }
+  // Two connections between the same pair: both sides keep the one opened by the smaller id.
+  for (const auto& other : peers_) {
+    if (other == p || !other->hello_received || other->id != hello.peer_id) continue;
+    auto initiator = [&](const Peer& c, const wire::PeerId& remote) {
+      return c.outgoing ? ctx_.peer_id : remote;
+    };
+    if (initiator(*p, hello.peer_id) < initiator(*other, other->id)) {
+      close(other, "duplicate connection", false);
+      break;
+    }
+    close(p, "duplicate connection", false);
+    return false;
+  }
+  p->hello_received = true;
+  p->id = hello.peer_id;
+  p->is_origin = hello.flags & wire::kFlagOrigin;
+  p->bits = hello.bitfield;
+  p->last_receive = Clock::now();
+  if (p->dialed) slots_[*p->dialed].id = hello.peer_id;
+  for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+    if (!wire::bit_get(p->bits, i)) continue;
+    if (picker_ && !p->is_origin) picker_->peer_has(i);
+    ++holders_[i];
+  }
+  spdlog::debug("swarm {}: peer {} ({}{}) connected", info_.digest.str(), short_id(p->id),
+                p->remote, p->is_origin ? ", origin" : "");
+  return true;
+}
+
+void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff) {
+  if (p->closed) return;
+  p->closed = true;
+  error_code ignored;
+  p->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  p->socket.close(ignored);
+  if (picker_) {
+    for (auto& [piece, pending] : p->downloading) picker_->stopped(piece);
+  }
+  p->downloading.clear();
+  if (p->hello_received) {
+    for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+      if (!wire::bit_get(p->bits, i)) continue;
+      if (picker_ && !p->is_origin) picker_->peer_lost(i);
+      --holders_[i];
+    }
+  }
+  for (uint32_t piece : p->reveal_pending) --reveal_count_[piece];
+  p->reveal_pending.clear();
+  peers_.erase(std::remove(peers_.begin(), peers_.end(), p), peers_.end());
+  ctx_.connections.fetch_sub(1);
+  ctx_.metrics.connections.add(-1);
+  if (p->dialed) {
+    Slot& slot = slots_[*p->dialed];
+    slot.connected = false;
+    slot.retry_after = Clock::now() + (backoff ? ctx_.settings.peer_backoff
+                                               : std::chrono::milliseconds(1000));
+  }
+  spdlog::debug("swarm {}: peer {} closed: {}", info_.digest.str(), p->remote, reason);
+  if (!stopped_) fill_all();
+}
+
+void BlobSwarm::ban(const wire::PeerId& id, const std::optional<PeerAddress>& dialed,
+                    const std::string& why) {
+  if (!banned_.insert(id).second) return;
+  ctx_.metrics.peers_banned.inc();
+  {
+    std::lock_guard lock(stats_mu_);
+    ++peers_banned_;
+  }
+  if (dialed) slots_[*dialed].banned = true;
+  spdlog::warn("swarm {}: banned peer {}{}: {}", info_.digest.str(), short_id(id),
+               dialed ? " (" + dialed->str() + ")" : "", why);
+  for (auto& p : std::vector<PeerPtr>(peers_)) {
+    if (p->hello_received && p->id == id) {
+      say_and_close(p, wire::encode(wire::Error{wire::ErrorCode::kBanned, why}), "banned: " + why);
+    }
+  }
+}
+
+void BlobSwarm::protocol_error(const PeerPtr& p, const std::string& what) {
+  spdlog::warn("swarm {}: peer {}: protocol error: {}", info_.digest.str(), p->remote, what);
+  say_and_close(p, wire::encode(wire::Error{wire::ErrorCode::kProtocol, what}), what, true);
+}
+
+// Best effort: the last frame goes out only if no write is in progress (never interleaved).
+void BlobSwarm::say_and_close(const PeerPtr& p, const std::string& frame, const std::string& why,
+                              bool backoff) {
+  if (!p->closed && !p->writing) {
+    error_code ec;
+    asio::write(p->socket, asio::buffer(frame), ec);
+  }
+  close(p, why, backoff);
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+void BlobSwarm::read_header(const PeerPtr& p) {
+  asio::async_read(p->socket, asio::buffer(p->header.data(), wire::kHeaderSize),
+                   asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec, size_t) {
+                     if (p->closed) return;
+                     if (ec) return self->close(p, ec.message(), ec != asio::error::eof);
+                     self->on_header(p);
+                   }));
+}
+
+void BlobSwarm::on_header(const PeerPtr& p) {
+  wire::FrameHeader h;
+  try {
+    h = wire::parse_header(p->header.data());
+  } catch (const proto::ProtoError& e) {
+    return protocol_error(p, e.what());
+  }
+  p->last_receive = Clock::now();
+  if (h.type == wire::FrameType::kData) {
+    if (h.body_size < wire::kDataPrefix) return protocol_error(p, "DATA without piece and offset");
+    uint32_t payload = h.body_size - static_cast<uint32_t>(wire::kDataPrefix);
+    asio::async_read(
+        p->socket, asio::buffer(p->header.data() + wire::kHeaderSize, wire::kDataPrefix),
+        asio::bind_executor(strand_, [self = shared_from_this(), p, payload](error_code ec, size_t) {
+          if (p->closed) return;
+          if (ec) return self->close(p, ec.message(), true);
+          self->on_data_prefix(p, payload);
+        }));
+    return;
+  }
+  p->body.resize(h.body_size);
+  if (h.body_size == 0) return on_frame(p, h.type);
+  asio::async_read(p->socket, asio::buffer(p->body),
+                   asio::bind_executor(strand_, [self = shared_from_this(), p, type = h.type](
+                                                    error_code ec, size_t) {
+                     if (p->closed) return;
+                     if (ec) return self->close(p, ec.message(), true);
+                     self->on_frame(p, type);
+                   }));
+}
+
+void BlobSwarm::on_data_prefix(const PeerPtr& p, uint32_t payload) {
+  auto prefix = wire::decode_data_prefix(std::string_view(
+      reinterpret_cast<const char*>(p->header.data() + wire::kHeaderSize), wire::kDataPrefix));
+  if (!p->hello_received) return protocol_error(p, "DATA before HELLO");
+  if (prefix.piece >= info_.piece_count()) return protocol_error(p, "DATA for a piece out of range");
+  uint32_t piece_size = info_.piece_size(prefix.piece);
+  if (payload == 0 || prefix.offset >= piece_size || payload > piece_size - prefix.offset) {
+    return protocol_error(p, "DATA outside its piece");
+  }
+  // Read straight into the piece buffer when the block is one we asked for; anything else (a block
+  // cancelled in the endgame) is read and dropped.
+  BufferPtr target;
+  uint8_t* dest = nullptr;
+  auto it = p->downloading.find(prefix.piece);
+  if (it != p->downloading.end() && prefix.offset % ctx_.settings.block_size == 0) {
+    uint32_t block = prefix.offset / ctx_.settings.block_size;
+    if (payload == block_size(prefix.piece, block) && !it->second.got[block]) {
+      target = it->second.data;
+      dest = target->data() + prefix.offset;
+    }
+  }
+  if (!dest) {
+    p->discard.resize(payload);
+    dest = p->discard.data();
+  }
+  asio::async_read(p->socket, asio::buffer(dest, payload),
+                   asio::bind_executor(strand_, [self = shared_from_this(), p, prefix, target](
+                                                    error_code ec, size_t) {
+                     if (p->closed) return;
+                     if (ec) return self->close(p, ec.message(), true);
+                     self->on_data(p, prefix.piece, prefix.offset, target);
+                   }));
+}
+
+void BlobSwarm::on_data(const PeerPtr& p, uint32_t piece, uint32_t offset,
+                        const BufferPtr& buffer) {
+  p->last_receive = Clock::now();
+  auto it = p->downloading.find(piece);
+  if (buffer && it != p->downloading.end() && it->second.data == buffer) {
+    uint32_t block = offset / ctx_.settings.block_size;
+    if (!it->second.got[block]) {
+      it->second.got[block] = 1;
+      if (--it->second.blocks_left == 0) piece_received(p, piece);
+    }
+  }
+  read_header(p);
+}
+
+void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
+  try {
+    if (type != wire::FrameType::kHello && !p->hello_received) {
+      return protocol_error(p, "first frame must be HELLO");
+    }
+    switch (type) {
+      case wire::FrameType::kHello: {
+        if (p->hello_received) return protocol_error(p, "second HELLO");
+        if (!accept_hello(p, wire::decode_hello(p->body))) return;
+        fill_requests(p);
+        break;
+      }
+      case wire::FrameType::kHave: {
+        uint32_t piece = wire::decode_have(p->body).piece;
+        if (piece >= info_.piece_count()) return protocol_error(p, "HAVE for a piece out of range");
+        if (!wire::bit_get(p->bits, piece)) {
+          wire::bit_set(p->bits, piece);
+          if (picker_ && !p->is_origin) picker_->peer_has(piece);
+          ++holders_[piece];
+        }
+        if (p->reveal_pending.erase(piece)) {
+          --reveal_count_[piece];
+          reveal(p);
+        }
+        fill_requests(p);
+        break;
+      }
+      case wire::FrameType::kRequest:
+        on_request(p, wire::decode_request(p->body));
+        break;
+      case wire::FrameType::kCancel: {
+        auto r = wire::decode_request(p->body);
+        auto& q = p->upload_queue;
+        q.erase(std::remove(q.begin(), q.end(), r), q.end());
+        break;
+      }
+      case wire::FrameType::kBye:
+        return close(p, "peer said BYE", false);
+      case wire::FrameType::kError: {
+        auto e = wire::decode_error(p->body);
+        return close(p, "peer sent ERROR " + std::to_string(int(e.code)) + ": " + e.message,
+                     true);
+      }
+      case wire::FrameType::kData:
+        break;  // handled in on_data_prefix
+    }
+  } catch (const proto::ProtoError& e) {
+    return protocol_error(p, e.what());
+  }
+  if (!p->closed) read_header(p);
+}
+
+// ---- fetching ---------------------------------------------------------------------------------
+
+void BlobSwarm::fill_all() {
+  for (auto& p : std::vector<PeerPtr>(peers_)) fill_requests(p);
+}
+
+void BlobSwarm::fill_requests(const PeerPtr& p) {
+  if (!picker_ || complete_ || stopped_ || p->closed || !p->hello_received) return;
+  auto peer_has = [&](uint32_t i) { return wire::bit_get(p->bits, i); };
+  auto fetching = [&](uint32_t i) { return p->downloading.count(i) > 0; };
+  while (p->downloading.size() < ctx_.settings.pipeline_pieces) {
+    auto piece = picker_->pick(peer_has, p->is_origin);
+    if (!piece) piece = picker_->pick_endgame(peer_has, fetching, p->is_origin);
+    if (!piece) break;
+    start_piece(p, *piece);
+  }
+}
+
+void BlobSwarm::start_piece(const PeerPtr& p, uint32_t piece) {
+  if (p->downloading.empty()) p->last_receive = Clock::now();  // the timeout starts now
+  picker_->started(piece);
+  Peer::Pending pending;
+  pending.data = std::make_shared<Buffer>(info_.piece_size(piece));
+  pending.blocks_left = block_count(piece);
+  pending.got.assign(pending.blocks_left, 0);
+  p->downloading.emplace(piece, std::move(pending));
+  std::string frames;
+  for (uint32_t b = 0; b < block_count(piece); ++b) {
+    frames += wire::encode_request({piece, b * ctx_.settings.block_size, block_size(piece, b)});
+  }
+  send(p, std::move(frames));
+}
+
+void BlobSwarm::cancel_piece(const PeerPtr& p, uint32_t piece) {
+  auto it = p->downloading.find(piece);
+  if (it == p->downloading.end()) return;
+  std::string frames;
+  for (uint32_t b = 0; b < block_count(piece); ++b) {
+    if (it->second.got[b]) continue;
+    frames += wire::encode_cancel({piece, b * ctx_.settings.block_size, block_size(piece, b)});
+  }
+  p->downloading.erase(it);
+  picker_->stopped(piece);
+  if (!frames.empty()) send(p, std::move(frames));
+}
+
+void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
+  auto node = p->downloading.extract(piece);
+  auto data = node.mapped().data;
+  // Until verification reports back the piece is asked of no one else.
+  picker_->stopped(piece);
+  picker_->set_verifying(piece, true);
+  auto partial = partial_;
+  asio::post(ctx_.disk, [self = shared_from_this(), partial, data, piece, from = p->id,
+                         dialed = p->dialed, origin = p->is_origin] {
+    bool ok = false;
+    std::string error;
+    try {
+      ok = partial->write_piece(piece, data->data(), data->size());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    asio::post(self->strand_, [self, piece, ok, from, dialed, origin, error] {
+      self->on_verified(piece, ok, from, dialed, origin, error);
+    });
+  });
+  fill_requests(p);
+}
+
+void BlobSwarm::on_verified(uint32_t piece, bool ok, wire::PeerId from,
+                            std::optional<PeerAddress> dialed, bool from_origin,
+                            std::string error) {
+  if (stopped_ || complete_) return;
+  picker_->set_verifying(piece, false);
+  if (!error.empty()) {
+    spdlog::error("fetch {}: cannot write piece {}: {}", info_.digest.str(), piece, error);
+    finish(FetchResult{false, {}, "cannot write piece: " + error, {}});
+    failed_ = true;
+    return;
+  }
+  if (!ok) {
+    ctx_.metrics.pieces_failed.inc();
+    {
+      std::lock_guard lock(stats_mu_);
+      ++pieces_failed_;
+    }
+    ban(from, dialed, "piece " + std::to_string(piece) + " failed SHA-256 verification");
+    fill_all();
+    return;
+  }
+  if (picker_->have(piece)) return;  // an endgame duplicate lost the race
+  picker_->set_have(piece);
+  uint32_t size = info_.piece_size(piece);
+  ctx_.metrics.pieces_verified.inc();
+  (from_origin ? ctx_.metrics.bytes_from_origins : ctx_.metrics.bytes_from_peers).inc(size);
+  {
+    std::lock_guard lock(stats_mu_);
+    downloaded_ += size;
+    (from_origin ? from_origins_ : from_peers_) += size;
+  }
+  std::string have = wire::encode(wire::Have{piece});
+  for (auto& p : std::vector<PeerPtr>(peers_)) {
+    if (!p->hello_received) continue;
+    cancel_piece(p, piece);
+    send(p, have);  // origins need every HAVE to pace their reveals
+  }
+  if (picker_->complete() && !committing_) {
+    committing_ = true;
+    auto partial = partial_;
+    asio::post(ctx_.disk, [self = shared_from_this(), partial] {
+      try {
+        auto path = partial->commit();
+        asio::post(self->strand_, [self, path] { self->on_committed(path, ""); });
+      } catch (const std::exception& e) {
+        asio::post(self->strand_,
+                   [self, err = std::string(e.what())] { self->on_committed({}, err); });
+      }
+    });
+    return;
+  }
+  fill_all();
+}
+
+void BlobSwarm::on_committed(std::filesystem::path path, std::string error) {
+  if (!error.empty()) {
+    spdlog::error("fetch {}: {}", info_.digest.str(), error);
+    failed_ = true;
+    finish(FetchResult{false, {}, error, {}});
+    for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
+    return;
+  }
+  complete_ = true;
+  ctx_.metrics.blobs_downloading.add(-1);
+  ctx_.metrics.blobs_seeding.add(1);
+  announce_completed_ = true;
+  next_announce_ = Clock::now();
+  update_stats();
+  spdlog::info("fetch {}: complete and verified ({} from peers, {} from origins)",
+               info_.digest.str(), from_peers_, from_origins_);
+  finish(FetchResult{true, path, "", stats()});
+  // Connections to origins and to other complete peers carry nothing any more.
+  for (auto& p : std::vector<PeerPtr>(peers_)) {
+    if (!p->hello_received) continue;
+    bool all = true;
+    for (uint32_t i = 0; i < info_.piece_count() && all; ++i) all = wire::bit_get(p->bits, i);
+    if (p->is_origin || all) say_and_close(p, wire::encode_bye(), "both complete");
+  }
+}
+
+void BlobSwarm::finish(FetchResult result) {
+  if (result_set_) return;
+  result_set_ = true;
+  result.stats = stats();
+  result_promise_.set_value(std::move(result));
+}
+
+// ---- serving ----------------------------------------------------------------------------------
+
+void BlobSwarm::on_request(const PeerPtr& p, const wire::Request& r) {
+  if (r.piece >= info_.piece_count()) return protocol_error(p, "REQUEST for a piece out of range");
+  uint32_t piece_size = info_.piece_size(r.piece);
+  if (r.length == 0 || r.length > wire::kMaxBlock || r.offset >= piece_size ||
+      r.length > piece_size - r.offset) {
+    return protocol_error(p, "REQUEST outside its piece or larger than a block");
+  }
+  if (!have(r.piece)) return protocol_error(p, "REQUEST for a piece we never announced");
+  if (p->upload_queue.size() >= ctx_.settings.max_queued_requests) {
+    return protocol_error(p, "too many queued REQUESTs");
+  }
+  p->upload_queue.push_back(r);
+  serve_uploads(p);
+}
+
+void BlobSwarm::serve_uploads(const PeerPtr& p) {
+  while (!p->closed && p->data_in_flight < kDataFramesInFlight && !p->upload_queue.empty()) {
+    wire::Request r = p->upload_queue.front();
+    p->upload_queue.pop_front();
+    auto block = std::make_shared<Buffer>(r.length);
+    uint64_t offset = info_.piece_offset(r.piece) + r.offset;
+    try {
+      if (seed_fd_ >= 0) {
+        fileio::pread_all(seed_fd_, block->data(), r.length, static_cast<off_t>(offset),
+                          info_.digest.str());
+      } else {
+        partial_->read(offset, block->data(), r.length);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), e.what());
+      return close(p, "local read error", false);
+    }
+    ++p->data_in_flight;
+    send(p, wire::encode_data_prefix(r.piece, r.offset, r.length), std::move(block));
+    ctx_.metrics.bytes_to_peers.inc(r.length);
+    std::lock_guard lock(stats_mu_);
+    uploaded_ += r.length;
+  }
+}
+
+// Origin side: keep `pipeline_pieces` pieces revealed to each agent that it does not hold yet,
+// choosing the pieces fewest peers hold or have been shown, so the origin's upload goes to
+// distinct pieces and agents trade the rest among themselves.
+void BlobSwarm::reveal(const PeerPtr& p) {
+  if (!ctx_.settings.is_origin || !complete_ || p->is_origin) return;
+  if (p->revealed.empty()) p->revealed.assign(wire::bitfield_bytes(info_.piece_count()), 0);
+  std::string frames;
+  while (p->reveal_pending.size() < ctx_.settings.pipeline_pieces) {
+    std::optional<uint32_t> best;
+    uint32_t best_score = UINT32_MAX;
+    uint64_t ties = 0;
+    for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+      if (wire::bit_get(p->bits, i) || wire::bit_get(p->revealed, i)) continue;
+      uint32_t score = holders_[i] + reveal_count_[i];
+      if (score < best_score) {
+        best = i;
+        best_score = score;
+        ties = 1;
+      } else if (score == best_score && rng_() % ++ties == 0) {
+        best = i;
+      }
+    }
+    if (!best) break;
+    wire::bit_set(p->revealed, *best);
+    p->reveal_pending.insert(*best);
+    ++reveal_count_[*best];
+    frames += wire::encode(wire::Have{*best});
+  }
+  if (!frames.empty()) send(p, std::move(frames));
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+void BlobSwarm::send(const PeerPtr& p, std::string frame,
+                     BufferPtr payload) {
+  if (p->closed) return;
+  p->out.push_back({std::move(frame), std::move(payload)});
+  if (!p->writing) do_write(p);
+}
+
+void BlobSwarm::do_write(const PeerPtr& p) {
+  if (p->closed || p->writing || p->out.empty()) return;  // one async_write at a time
+  std::vector<asio::const_buffer> buffers;
+  size_t n = std::min(p->out.size(), kMaxFramesPerWrite);
+  for (size_t i = 0; i < n; ++i) {
+    buffers.push_back(asio::buffer(p->out[i].frame));
+    if (p->out[i].payload) buffers.push_back(asio::buffer(*p->out[i].payload));
+  }
+  p->writing = n;
+  asio::async_write(p->socket, buffers,
+                    asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec,
+                                                                                size_t) {
+                      if (p->closed) return;
+                      if (ec) return self->close(p, "write: " + ec.message(), true);
+                      uint32_t data_frames = 0;
+                      for (size_t i = 0; i < p->writing; ++i) {
+                        if (p->out.front().payload) ++data_frames;
+                        p->out.pop_front();
+                      }
+                      p->writing = 0;
+                      p->data_in_flight -= data_frames;
+                      if (data_frames) self->serve_uploads(p);
+                      self->do_write(p);
+                    }));
+}
+
+// ---- figures ----------------------------------------------------------------------------------
+
+void BlobSwarm::update_stats() {
+  std::lock_guard lock(stats_mu_);
+  stats_.size = info_.size;
+  stats_.pieces_total = info_.piece_count();
+  stats_.pieces_done = complete_ ? info_.piece_count() : info_.piece_count() - picker_->missing();
+  stats_.connections = static_cast<uint32_t>(peers_.size());
+  stats_.complete = complete_;
+}
+
+BlobStats BlobSwarm::stats() const {
+  std::lock_guard lock(stats_mu_);
+  BlobStats s = stats_;
+  s.bytes_from_peers = from_peers_;
+  s.bytes_from_origins = from_origins_;
+  s.bytes_uploaded = uploaded_;
+  s.pieces_failed = pieces_failed_;
+  s.peers_banned = peers_banned_;
+  return s;
+}
+
+}  // namespace fanout::swarm

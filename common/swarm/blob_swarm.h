@@ -1,0 +1,144 @@
+#pragma once
+// All state of one blob's swarm on this node: who we are connected to, which pieces we have and
+// are fetching, what we serve. Everything runs on the blob's strand, so none of it needs locks;
+// piece hashing and disk writes go to the disk pool and come back as events.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "common/store/partial_blob.h"
+#include "common/swarm/engine_context.h"
+#include "common/swarm/peer.h"
+#include "common/swarm/piece_picker.h"
+#include "proto/metainfo.h"
+
+namespace fanout::swarm {
+
+class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
+ public:
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using Clock = std::chrono::steady_clock;
+
+  // Seeds a complete blob read from `fd` (owned).
+  BlobSwarm(EngineContext& ctx, proto::Metainfo info, int fd);
+  // Fetches into `partial`, then seeds it.
+  BlobSwarm(EngineContext& ctx, proto::Metainfo info, std::shared_ptr<PartialBlob> partial);
+  ~BlobSwarm();
+
+  // All of these may be called from any thread; they hop onto the strand.
+  void start();
+  void attach_incoming(PeerPtr peer, proto::wire::Hello hello);
+  void add_peers(std::vector<PeerAddress> peers);
+  // Closes every connection, fails an unfinished fetch, announces "stopped"; the future is ready
+  // once that ran on the strand.
+  std::future<void> shutdown();
+
+  std::shared_future<FetchResult> result() const { return result_future_; }
+  BlobStats stats() const;
+  bool failed() const { return failed_.load(); }
+  const proto::Metainfo& info() const { return info_; }
+
+ private:
+  struct Slot {  // a peer's listen address we may dial
+    Clock::time_point retry_after{};
+    bool connected = false;
+    bool banned = false;
+    std::optional<proto::wire::PeerId> id;
+  };
+
+  bool seeding() const { return complete_; }
+  bool have(uint32_t piece) const;
+  uint32_t block_count(uint32_t piece) const;
+  uint32_t block_size(uint32_t piece, uint32_t block) const;
+
+  // Connections.
+  void connect(const PeerAddress& address);
+  void on_connected(const PeerPtr& p);
+  bool accept_hello(const PeerPtr& p, const proto::wire::Hello& hello);
+  void send_hello(const PeerPtr& p);
+  void close(const PeerPtr& p, const std::string& reason, bool backoff);
+  void say_and_close(const PeerPtr& p, const std::string& frame, const std::string& why,
+                     bool backoff = false);
+  void ban(const proto::wire::PeerId& id, const std::optional<PeerAddress>& dialed,
+           const std::string& why);
+  void maybe_connect();
+
+  // Reading frames.
+  void read_header(const PeerPtr& p);
+  void on_header(const PeerPtr& p);
+  void on_data_prefix(const PeerPtr& p, uint32_t payload_size);
+  void on_data(const PeerPtr& p, uint32_t piece, uint32_t offset,
+               const BufferPtr& buffer);
+  void on_frame(const PeerPtr& p, proto::wire::FrameType type);
+  void protocol_error(const PeerPtr& p, const std::string& what);
+
+  // Fetching.
+  void fill_requests(const PeerPtr& p);
+  void fill_all();
+  void start_piece(const PeerPtr& p, uint32_t piece);
+  void piece_received(const PeerPtr& p, uint32_t piece);
+  void on_verified(uint32_t piece, bool ok, proto::wire::PeerId from,
+                   std::optional<PeerAddress> dialed, bool from_origin, std::string error);
+  void cancel_piece(const PeerPtr& p, uint32_t piece);
+  void on_committed(std::filesystem::path path, std::string error);
+  void finish(FetchResult result);
+
+  // Serving.
+  void on_request(const PeerPtr& p, const proto::wire::Request& r);
+  void serve_uploads(const PeerPtr& p);
+  void reveal(const PeerPtr& p);
+
+  // Writing.
+  void send(const PeerPtr& p, std::string frame,
+            BufferPtr payload = nullptr);
+  void do_write(const PeerPtr& p);
+
+  // Housekeeping.
+  void tick();
+  void maybe_announce();
+  void on_announce(AnnounceResponse response);
+  void update_stats();
+
+  EngineContext& ctx_;
+  proto::Metainfo info_;
+  Strand strand_;
+  boost::asio::steady_timer timer_;
+  int seed_fd_ = -1;
+  std::shared_ptr<PartialBlob> partial_;
+  std::unique_ptr<PiecePicker> picker_;  // only while fetching
+  bool complete_ = false;
+  bool committing_ = false;
+  bool stopped_ = false;
+  std::atomic<bool> failed_{false};
+  std::mt19937_64 rng_;
+
+  std::vector<PeerPtr> peers_;
+  std::map<PeerAddress, Slot> slots_;
+  std::set<proto::wire::PeerId> banned_;
+  std::vector<uint32_t> holders_;        // origin: connected peers holding each piece
+  std::vector<uint32_t> reveal_count_;   // origin: outstanding reveals of each piece
+
+  // Announcing.
+  bool announcing_ = false;
+  bool announced_started_ = false;
+  bool announce_completed_ = false;
+  Clock::time_point next_announce_{};
+
+  // Figures, readable from any thread.
+  mutable std::mutex stats_mu_;
+  BlobStats stats_;
+  uint64_t downloaded_ = 0, uploaded_ = 0, from_origins_ = 0, from_peers_ = 0;
+  uint32_t pieces_failed_ = 0, peers_banned_ = 0;
+
+  std::promise<FetchResult> result_promise_;
+  std::shared_future<FetchResult> result_future_;
+  bool result_set_ = false;
+};
+
+}  // namespace fanout::swarm

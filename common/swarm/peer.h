@@ -1,0 +1,74 @@
+#pragma once
+// One connection to one peer about one blob. Plain state: the BlobSwarm that owns it runs all of
+// its logic on the blob's strand.
+#include <boost/asio/ip/tcp.hpp>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/swarm/buffer.h"
+#include "common/swarm/peer_discovery.h"
+#include "proto/peer_wire.h"
+
+namespace fanout::swarm {
+
+struct Peer {
+  using Clock = std::chrono::steady_clock;
+
+  explicit Peer(boost::asio::ip::tcp::socket s) : socket(std::move(s)) {}
+
+  boost::asio::ip::tcp::socket socket;
+  bool outgoing = false;
+  std::optional<PeerAddress> dialed;  // the listen address we connected to (outgoing only)
+  std::string remote;                 // for logs
+  Clock::time_point started = Clock::now();
+  Clock::time_point last_receive = Clock::now();
+  bool closed = false;
+
+  // Known once HELLO arrived.
+  bool hello_received = false;
+  proto::wire::PeerId id{};
+  bool is_origin = false;
+  std::vector<uint8_t> bits;  // pieces the peer told us it has
+
+  // Reading.
+  std::array<uint8_t, proto::wire::kHeaderSize + proto::wire::kDataPrefix> header{};
+  std::string body;
+  std::vector<uint8_t> discard;  // late DATA for cancelled blocks is read into here and dropped
+
+  // Pieces we are fetching from this peer. The buffer is shared with any read in progress, so a
+  // cancelled piece's memory outlives the socket operation writing into it.
+  struct Pending {
+    BufferPtr data;
+    std::vector<uint8_t> got;  // per block
+    uint32_t blocks_left = 0;
+  };
+  std::map<uint32_t, Pending> downloading;
+
+  // Serving.
+  std::deque<proto::wire::Request> upload_queue;
+  uint32_t data_in_flight = 0;
+
+  // Writing: frames go out in order, several per syscall.
+  struct OutFrame {
+    std::string frame;
+    BufferPtr payload;  // DATA block, sent after `frame`
+  };
+  std::deque<OutFrame> out;
+  size_t writing = 0;  // frames of `out` in the current async_write
+
+  // Origin side (super-seeding): pieces revealed to this peer that it does not have yet.
+  std::set<uint32_t> reveal_pending;
+  std::vector<uint8_t> revealed;
+};
+
+using PeerPtr = std::shared_ptr<Peer>;
+
+}  // namespace fanout::swarm

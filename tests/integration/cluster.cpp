@@ -1,0 +1,94 @@
+#include "tests/integration/cluster.h"
+
+#include "tests/support/bin_dir.h"
+#include "tests/support/ports.h"
+#include "tests/support/random_blob.h"
+
+namespace fanout::test {
+namespace {
+
+std::string loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+}  // namespace
+
+Cluster::Cluster(std::filesystem::path root) : root_(std::move(root)) {
+  std::filesystem::create_directories(object_store_dir());
+  tracker_.url = "http://" + loopback(free_port());
+  origin_.url = "http://" + loopback(free_port());
+  tracker_url_ = tracker_.url;
+  origin_url_ = origin_.url;
+}
+
+Cluster::~Cluster() {
+  for (auto it = agents_.rbegin(); it != agents_.rend(); ++it) it->process.reset();
+  origin_.process.reset();
+  tracker_.process.reset();
+}
+
+::testing::AssertionResult Cluster::start(Node& node, const std::string& name, const char* binary,
+                                          std::vector<std::string> args) {
+  args.insert(args.end(), {"--log-level", "info"});
+  try {
+    node.process = std::make_unique<ChildProcess>(name, bin(binary), args,
+                                                  root_ / "logs" / (name + ".log"));
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "cannot start " << name << ": " << e.what();
+  }
+  return node.process->wait_healthy(node.url);
+}
+
+::testing::AssertionResult Cluster::start_tracker_and_origin() {
+  // Both ports are known before either starts, so each can be told where the other is.
+  auto tracker = start(tracker_, "tracker", "fanout-tracker",
+                       {"--listen", tracker_url_.substr(7), "--origin", origin_url_});
+  if (!tracker) return tracker;
+  origin_.cache_dir = origin_cache_dir();
+  return start(origin_, "origin", "fanout-origin",
+               {"--listen", origin_url_.substr(7), "--peer-listen", loopback(free_port()),
+                "--advertise-host", "127.0.0.1", "--tracker", tracker_url_,
+                "--object-store-dir", object_store_dir().string(), "--cache-dir",
+                origin_.cache_dir.string()});
+}
+
+::testing::AssertionResult Cluster::start_agents(int count) {
+  for (int i = 0; i < count; ++i) {
+    size_t index = agents_.size();
+    Node& node = agents_.emplace_back();
+    node.url = "http://" + loopback(free_port());
+    node.cache_dir = root_ / ("agent-" + std::to_string(index) + "-cache");
+    auto started = start(node, "agent-" + std::to_string(index), "fanout-agent",
+                         {"--listen", node.url.substr(7), "--peer-listen", loopback(free_port()),
+                          "--advertise-host", "127.0.0.1", "--tracker", tracker_url_,
+                          "--cache-dir", node.cache_dir.string()});
+    if (!started) return started;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::filesystem::path Cluster::object_path(const Digest& digest) const {
+  return object_store_dir() / "blobs" / "sha256" / digest.hex();
+}
+
+Digest Cluster::put_random_object(uint64_t size) {
+  // Written beside the store and renamed in, so the origin never sees half an object.
+  auto staging = root_ / "staging.tmp";
+  Digest digest = write_random_file(staging, size);
+  std::filesystem::create_directories(object_path(digest).parent_path());
+  std::filesystem::rename(staging, object_path(digest));
+  return digest;
+}
+
+std::string Cluster::logs(size_t lines_each) {
+  std::string out;
+  auto add = [&](Node& node) {
+    if (!node.process) return;
+    out += "\n===== " + node.process->describe() + "\n      " + node.process->command() +
+           "\n" + node.process->log_tail(lines_each);
+  };
+  add(tracker_);
+  add(origin_);
+  for (auto& agent : agents_) add(agent);
+  return out;
+}
+
+}  // namespace fanout::test

@@ -1,0 +1,64 @@
+#pragma once
+// A tracker, an origin over a directory object store and any number of agents, each a real
+// process on loopback with ports of its own, all stopped when the Cluster goes away.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/digest/digest.h"
+#include "tests/support/child_process.h"
+
+namespace fanout::test {
+
+class Cluster {
+ public:
+  // Everything (object store, caches, logs) lives under root, which the caller owns.
+  explicit Cluster(std::filesystem::path root);
+  // Stops the agents first, then the origin and the tracker.
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Starts the tracker and the origin and waits until both answer /healthz.
+  ::testing::AssertionResult start_tracker_and_origin();
+  // Starts `count` more agents and waits until all of them answer /healthz.
+  ::testing::AssertionResult start_agents(int count);
+
+  const std::string& tracker_url() const { return tracker_url_; }
+  const std::string& origin_url() const { return origin_url_; }
+  const std::string& agent_url(size_t i) const { return agents_.at(i).url; }
+  const std::filesystem::path& agent_cache_dir(size_t i) const { return agents_.at(i).cache_dir; }
+  size_t agent_count() const { return agents_.size(); }
+  std::filesystem::path origin_cache_dir() const { return root_ / "origin-cache"; }
+  std::filesystem::path object_store_dir() const { return root_ / "objects"; }
+
+  // Where the directory object store keeps the object named by digest.
+  std::filesystem::path object_path(const Digest& digest) const;
+  // Writes `size` random bytes into the object store under their own digest.
+  Digest put_random_object(uint64_t size);
+
+  // State and log tail of every process, for failure messages.
+  std::string logs(size_t lines_each = 25);
+
+ private:
+  struct Node {
+    std::string url;
+    std::filesystem::path cache_dir;
+    std::unique_ptr<ChildProcess> process;
+  };
+  ::testing::AssertionResult start(Node& node, const std::string& name, const char* binary,
+                                   std::vector<std::string> args);
+
+  std::filesystem::path root_;
+  std::string tracker_url_;
+  std::string origin_url_;
+  Node tracker_;
+  Node origin_;
+  std::vector<Node> agents_;
+};
+
+}  // namespace fanout::test

@@ -1,0 +1,105 @@
+// The agent's HTTP API on a real server, with a fake tracker and swarm behind BlobFetcher.
+#include "agent/agent_server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "common/digest/sha256.h"
+#include "common/tracker_client/http_tracker_client.h"
+#include "proto/error_body.h"
+#include "tests/support/prometheus.h"
+#include "tests/support/temp_dir.h"
+
+namespace fanout::agent {
+namespace {
+
+using tracker_client::TrackerClientError;
+
+class AgentServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.bind({"127.0.0.1", 0});
+    server_.start();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_.port());
+  }
+
+  proto::Metainfo metainfo(const Digest& d) {
+    if (d != digest_) throw TrackerClientError(TrackerClientError::Kind::kNotFound, 404, "HTTP 404");
+    proto::MetainfoBuilder b(content_.size());
+    b.update(content_.data(), content_.size());
+    return b.finish();
+  }
+
+  std::shared_future<swarm::FetchResult> fetch(const proto::Metainfo& info) {
+    std::promise<swarm::FetchResult> p;
+    swarm::FetchResult r;
+    if (swarm_fails_) {
+      r.error = "no peer has the blob";
+    } else {
+      auto w = cas_.begin(info.digest);
+      w->write(content_.data(), content_.size());
+      r.path = w->commit();
+      r.ok = true;
+    }
+    p.set_value(r);
+    return p.get_future().share();
+  }
+
+  test::TempDir dir_;
+  BlobStore cas_{dir_.path()};
+  metrics::Registry registry_;
+  AgentMetrics metrics_{registry_};
+  std::string content_ = std::string(3u << 20, 'a') + "the end";
+  Digest digest_ = Sha256::of(content_);
+  bool swarm_fails_ = false;
+  BlobFetcher fetcher_{cas_, [this](const Digest& d) { return metainfo(d); },
+                       [this](const proto::Metainfo& m) { return fetch(m); }, metrics_,
+                       std::chrono::seconds(10)};
+  AgentServer server_{fetcher_, registry_, metrics_};
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(AgentServerTest, FetchesThenServesWithRanges) {
+  auto whole = client_->Get("/v1/blobs/" + digest_.str());
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_TRUE(whole->body == content_);
+
+  auto tail = client_->Get("/v1/blobs/" + digest_.str(), {{"Range", "bytes=-7"}});
+  ASSERT_TRUE(tail);
+  EXPECT_EQ(tail->status, 206);
+  EXPECT_EQ(tail->body, "the end");
+
+  auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(test::metric(metrics->body, "fanout_agent_fetches_total"), 1);
+  EXPECT_EQ(test::metric(metrics->body, "fanout_agent_cache_hits_total"), 1);
+}
+
+TEST_F(AgentServerTest, MalformedDigestIs400) {
+  auto r = client_->Get("/v1/blobs/sha256:1234");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(proto::decode_error_body(r->body).error, "invalid_digest");
+}
+
+TEST_F(AgentServerTest, UnknownDigestIs404) {
+  auto r = client_->Get("/v1/blobs/" + Sha256::of("nobody has this").str());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(proto::decode_error_body(r->body).error, "blob_not_found");
+}
+
+TEST_F(AgentServerTest, SwarmFailureIs502WithTheReason) {
+  swarm_fails_ = true;
+  auto r = client_->Get("/v1/blobs/" + digest_.str());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  proto::ErrorBody body = proto::decode_error_body(r->body);
+  EXPECT_EQ(body.error, "fetch_failed");
+  EXPECT_NE(body.detail.find("no peer has the blob"), std::string::npos);
+  EXPECT_FALSE(cas_.contains(digest_));
+}
+
+}  // namespace
+}  // namespace fanout::agent

@@ -1,0 +1,187 @@
+// BlobFetcher with a fake tracker and a fake swarm, so the single-flight and error paths are
+// tested without sockets.
+#include "agent/blob_fetcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "common/digest/sha256.h"
+#include "common/tracker_client/http_tracker_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace fanout::agent {
+namespace {
+
+using tracker_client::TrackerClientError;
+
+proto::Metainfo metainfo_of(const std::string& bytes) {
+  proto::MetainfoBuilder builder(bytes.size());
+  builder.update(bytes.data(), bytes.size());
+  return builder.finish();
+}
+
+class BlobFetcherTest : public ::testing::Test {
+ protected:
+  BlobFetcherTest() : cas_(dir_.path()) {}
+
+  // A fake swarm: after `delay`, writes `swarm_bytes_` into the CAS (the CAS verifies them)
+  // and reports the outcome.
+  std::unique_ptr<BlobFetcher> make_fetcher(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    return std::make_unique<BlobFetcher>(
+        cas_,
+        [this](const Digest& d) {
+          ++metainfo_calls_;
+          std::this_thread::sleep_for(delay_);
+          if (!known_) throw TrackerClientError(TrackerClientError::Kind::kNotFound, 404, "HTTP 404");
+          if (tracker_down_) {
+            throw TrackerClientError(TrackerClientError::Kind::kUnreachable, 0, "refused");
+          }
+          return metainfo_of(content_);
+        },
+        [this](const proto::Metainfo& info) {
+          ++fetch_calls_;
+          auto promise = std::make_shared<std::promise<swarm::FetchResult>>();
+          // Copies only: the thread may outlive the test fixture.
+          std::thread([cas = cas_, bytes = swarm_bytes_, delay = delay_, info, promise] {
+            std::this_thread::sleep_for(delay);
+            swarm::FetchResult r;
+            try {
+              auto writer = cas.begin(info.digest);
+              writer->write(bytes.data(), bytes.size());
+              r.path = writer->commit();
+              r.ok = true;
+            } catch (const std::exception& e) {
+              r.error = e.what();
+            }
+            promise->set_value(r);
+          }).detach();
+          return promise->get_future().share();
+        },
+        metrics_, timeout);
+  }
+
+  test::TempDir dir_;
+  BlobStore cas_;
+  metrics::Registry registry_;
+  AgentMetrics metrics_{registry_};
+  std::string content_ = std::string(100000, 'x') + "tail";
+  std::string swarm_bytes_ = content_;
+  Digest digest_ = Sha256::of(content_);
+  bool known_ = true;
+  bool tracker_down_ = false;
+  std::chrono::milliseconds delay_{0};
+  std::atomic<int> metainfo_calls_{0};
+  std::atomic<int> fetch_calls_{0};
+};
+
+TEST_F(BlobFetcherTest, FetchesOnceThenServesFromCache) {
+  auto fetcher = make_fetcher();
+  auto path = fetcher->get(digest_);
+  EXPECT_EQ(path, cas_.path_of(digest_));
+  EXPECT_EQ(Sha256::of_file(path), digest_);
+  EXPECT_EQ(metrics_.fetches.value(), 1u);
+  EXPECT_EQ(fetcher->get(digest_), path);
+  EXPECT_EQ(metainfo_calls_, 1);
+  EXPECT_EQ(metrics_.cache_hits.value(), 1u);
+}
+
+TEST_F(BlobFetcherTest, ConcurrentRequestsShareOneFetch) {
+  delay_ = std::chrono::milliseconds(100);
+  auto fetcher = make_fetcher();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&] {
+      if (fetcher->get(digest_) == cas_.path_of(digest_)) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 12);
+  EXPECT_EQ(metainfo_calls_, 1);
+  EXPECT_EQ(fetch_calls_, 1);
+  EXPECT_EQ(metrics_.fetches.value(), 1u);
+}
+
+TEST_F(BlobFetcherTest, UnknownDigestIsNotFound) {
+  known_ = false;
+  auto fetcher = make_fetcher();
+  try {
+    fetcher->get(digest_);
+    FAIL();
+  } catch (const FetchError& e) {
+    EXPECT_EQ(e.kind(), FetchError::Kind::kNotFound);
+  }
+  EXPECT_EQ(fetch_calls_, 0);
+  EXPECT_EQ(metrics_.fetch_failures.value(), 1u);
+}
+
+TEST_F(BlobFetcherTest, TrackerDownIsATrackerError) {
+  tracker_down_ = true;
+  auto fetcher = make_fetcher();
+  try {
+    fetcher->get(digest_);
+    FAIL();
+  } catch (const FetchError& e) {
+    EXPECT_EQ(e.kind(), FetchError::Kind::kTracker);
+  }
+}
+
+TEST_F(BlobFetcherTest, WrongBytesFromTheSwarmAreNeverStoredOrServed) {
+  swarm_bytes_[500] ^= 1;
+  auto fetcher = make_fetcher();
+  try {
+    fetcher->get(digest_);
+    FAIL();
+  } catch (const FetchError& e) {
+    EXPECT_EQ(e.kind(), FetchError::Kind::kSwarm);
+    EXPECT_NE(std::string(e.what()).find(digest_.str()), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(cas_.contains(digest_));
+  EXPECT_EQ(metrics_.fetch_failures.value(), 1u);
+  // A failure is not remembered: the next request tries again, and succeeds once the swarm does.
+  swarm_bytes_ = content_;
+  EXPECT_EQ(fetcher->get(digest_), cas_.path_of(digest_));
+  EXPECT_EQ(metainfo_calls_, 2);
+}
+
+TEST_F(BlobFetcherTest, SlowFetchTimesOutButGoesOn) {
+  delay_ = std::chrono::milliseconds(300);
+  auto fetcher = make_fetcher(std::chrono::milliseconds(150));
+  try {
+    fetcher->get(digest_);
+    FAIL();
+  } catch (const FetchError& e) {
+    EXPECT_EQ(e.kind(), FetchError::Kind::kTimeout);
+  }
+  // The fetch finishes in the background; a later request finds the blob.
+  for (int i = 0; i < 50 && !cas_.contains(digest_); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(cas_.contains(digest_));
+  EXPECT_EQ(fetch_calls_, 1);
+}
+
+TEST_F(BlobFetcherTest, ShutdownReleasesWaiters) {
+  delay_ = std::chrono::milliseconds(2000);
+  auto fetcher = make_fetcher();
+  std::thread waiter([&] {
+    try {
+      fetcher->get(digest_);
+      ADD_FAILURE() << "get() returned during shutdown";
+    } catch (const FetchError& e) {
+      EXPECT_EQ(e.kind(), FetchError::Kind::kShuttingDown);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto started = std::chrono::steady_clock::now();
+  fetcher->shutdown();
+  waiter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  EXPECT_THROW(fetcher->get(Sha256::of("other")), FetchError);
+}
+
+}  // namespace
+}  // namespace fanout::agent

@@ -1,0 +1,103 @@
+#include "agent/config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace fanout::agent {
+namespace {
+
+AgentConfig read_yaml(const std::string& text) { return AgentConfig::read(YAML::Load(text)); }
+
+std::string error_of(const std::string& text) {
+  try {
+    read_yaml(text);
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(AgentConfig, Defaults) {
+  AgentConfig c = read_yaml("{}");
+  swarm::Settings engine_defaults;
+  EXPECT_EQ(c.listen, (config::HostPort{"127.0.0.1", 7200}));
+  EXPECT_EQ(c.peer_listen, (config::HostPort{"0.0.0.0", 7201}));
+  EXPECT_EQ(c.advertise_host, "");
+  EXPECT_EQ(c.tracker, "http://127.0.0.1:7000");
+  EXPECT_EQ(c.cache_dir, "agent-cache");
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.fetch_timeout, std::chrono::minutes(30));
+  // The engine's own defaults stand unless configured; the peer address comes from peer_listen.
+  EXPECT_EQ(c.swarm.block_size, engine_defaults.block_size);
+  EXPECT_EQ(c.swarm.max_connections, engine_defaults.max_connections);
+  EXPECT_EQ(c.swarm.peer_timeout, engine_defaults.peer_timeout);
+  EXPECT_EQ(c.swarm.listen_host, "0.0.0.0");
+  EXPECT_EQ(c.swarm.listen_port, 7201);
+  EXPECT_FALSE(c.swarm.is_origin);
+}
+
+TEST(AgentConfig, ReadsEveryKey) {
+  AgentConfig c = read_yaml(R"(
+listen: 127.0.0.1:0
+peer_listen: 10.0.0.5:9000
+advertise_host: "fd00::5"
+tracker: http://tracker:7000/prefix
+cache_dir: /var/cache/fanout
+fetch_timeout: 90s
+log_level: warn
+swarm:
+  threads: 3
+  block_size: 256KiB
+  pipeline_pieces: 9
+  max_peers_per_blob: 12
+  max_connections: 100
+  max_queued_requests: 64
+  announce_interval: 2s
+  peer_timeout: 500ms
+  peer_backoff: 1m
+)");
+  EXPECT_EQ(c.listen.port, 0);
+  EXPECT_EQ(c.advertise_host, "fd00::5");
+  EXPECT_EQ(c.tracker, "http://tracker:7000/prefix");
+  EXPECT_EQ(c.fetch_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(c.log_level, "warn");
+  EXPECT_EQ(c.swarm.threads, 3u);
+  EXPECT_EQ(c.swarm.block_size, 256u * 1024);
+  EXPECT_EQ(c.swarm.pipeline_pieces, 9u);
+  EXPECT_EQ(c.swarm.max_peers_per_blob, 12u);
+  EXPECT_EQ(c.swarm.max_connections, 100u);
+  EXPECT_EQ(c.swarm.max_queued_requests, 64u);
+  EXPECT_EQ(c.swarm.announce_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c.swarm.peer_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.swarm.peer_backoff, std::chrono::minutes(1));
+  EXPECT_EQ(c.swarm.listen_host, "10.0.0.5");
+  EXPECT_EQ(c.swarm.listen_port, 9000);
+  EXPECT_EQ(c.swarm.advertise_host, "fd00::5");
+}
+
+TEST(AgentConfig, UnknownKeysAreNamed) {
+  EXPECT_NE(error_of("cache: x").find("cache"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {thread: 2}").find("swarm.thread"), std::string::npos);
+  // Keys of the engine that the agent sets itself are not configurable under swarm.
+  EXPECT_NE(error_of("swarm: {is_origin: true}").find("swarm.is_origin"), std::string::npos);
+}
+
+TEST(AgentConfig, BadValuesAreNamed) {
+  EXPECT_NE(error_of("listen: 127.0.0.1").find("listen"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {threads: -1}").find("swarm.threads"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {block_size: 4GiB}").find("swarm.block_size"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {block_size: 8MiB}").find("swarm.block_size"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {block_size: lots}").find("swarm.block_size"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {peer_timeout: soon}").find("swarm.peer_timeout"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {max_connections: 0}").find("swarm.max_connections"),
+            std::string::npos);
+  EXPECT_NE(error_of("swarm: 5").find("swarm"), std::string::npos);
+  EXPECT_NE(error_of("fetch_timeout: 0s").find("fetch_timeout"), std::string::npos);
+  EXPECT_NE(error_of("tracker: ftp://x").find("tracker"), std::string::npos);
+  EXPECT_NE(error_of("advertise_host: node-1.local").find("advertise_host"), std::string::npos);
+  EXPECT_NE(error_of("log_level: chatty").find("log_level"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fanout::agent

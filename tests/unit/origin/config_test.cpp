@@ -1,0 +1,80 @@
+#include "origin/config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace fanout::origin {
+namespace {
+
+OriginConfig read_yaml(const std::string& text) { return OriginConfig::read(YAML::Load(text)); }
+
+std::string error_of(const std::string& text) {
+  try {
+    read_yaml(text);
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(OriginConfig, Defaults) {
+  OriginConfig c = read_yaml("{}");
+  EXPECT_EQ(c.listen, (config::HostPort{"127.0.0.1", 7100}));
+  EXPECT_EQ(c.peer_listen, (config::HostPort{"0.0.0.0", 7101}));
+  EXPECT_EQ(c.advertise_host, "");
+  EXPECT_EQ(c.tracker, "http://127.0.0.1:7000");
+  EXPECT_EQ(c.object_store.type, "directory");
+  EXPECT_EQ(c.object_store.path, "objects");
+  EXPECT_EQ(c.cache_dir, "origin-cache");
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(OriginConfig::read(YAML::Node()).listen, c.listen);  // an empty file
+}
+
+TEST(OriginConfig, ReadsEveryKey) {
+  OriginConfig c = read_yaml(R"(
+listen: 0.0.0.0:8100
+peer_listen: "[::]:0"
+advertise_host: 10.1.2.3
+tracker: https://tracker.example:7443
+object_store: {type: directory, path: /srv/objects}
+cache_dir: /var/cache/fanout
+log_level: debug
+)");
+  EXPECT_EQ(c.listen, (config::HostPort{"0.0.0.0", 8100}));
+  EXPECT_EQ(c.peer_listen, (config::HostPort{"::", 0}));
+  EXPECT_EQ(c.advertise_host, "10.1.2.3");
+  EXPECT_EQ(c.tracker, "https://tracker.example:7443");
+  EXPECT_EQ(c.object_store.path, "/srv/objects");
+  EXPECT_EQ(c.cache_dir, "/var/cache/fanout");
+  EXPECT_EQ(c.log_level, "debug");
+}
+
+TEST(OriginConfig, OverridesApply) {
+  YAML::Node root = YAML::Load("{}");
+  config::apply_override(root, "object_store.path=/data");
+  config::apply_override(root, "listen=127.0.0.1:0");
+  OriginConfig c = OriginConfig::read(root);
+  EXPECT_EQ(c.object_store.path, "/data");
+  EXPECT_EQ(c.listen.port, 0);
+}
+
+TEST(OriginConfig, UnknownKeysAreNamed) {
+  EXPECT_NE(error_of("lisen: 1.2.3.4:5").find("lisen"), std::string::npos);
+  EXPECT_NE(error_of("object_store: {bucket: x}").find("object_store.bucket"), std::string::npos);
+}
+
+TEST(OriginConfig, BadValuesAreNamed) {
+  EXPECT_NE(error_of("listen: nope").find("listen"), std::string::npos);
+  EXPECT_NE(error_of("peer_listen: 1.2.3.4:99999").find("peer_listen"), std::string::npos);
+  EXPECT_NE(error_of("object_store: {type: s4}").find("object_store.type"), std::string::npos);
+  EXPECT_NE(error_of("object_store: {path: ''}").find("object_store.path"), std::string::npos);
+  EXPECT_NE(error_of("tracker: localhost:7000").find("tracker"), std::string::npos);
+  EXPECT_NE(error_of("log_level: loud").find("log_level"), std::string::npos);
+  EXPECT_NE(error_of("advertise_host: my-host").find("advertise_host"), std::string::npos);
+  EXPECT_NE(error_of("cache_dir: [a, b]").find("cache_dir"), std::string::npos);
+  EXPECT_NE(error_of("object_store: 3").find("object_store"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fanout::origin

@@ -1,0 +1,123 @@
+#pragma once
+// The tracker's in-memory swarm state: per swarm (keyed by the 20-byte info-hash) the peers that
+// announced, with their address, bytes left and last announce. It is soft state: a peer silent
+// for longer than the TTL is dropped, and a restarted tracker rebuilds everything from announces.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/digest/digest.h"
+#include "proto/announce.h"
+
+namespace fanout::tracker {
+
+// One peer's announce, as the registry needs it (the HTTP layer resolves the address).
+struct PeerAnnounce {
+  std::string info_hash;         // the swarm key: 20 bytes
+  std::optional<Digest> digest;  // the blob, when the client told us
+  std::string peer_id;
+  proto::IpAddress ip;
+  uint16_t port = 0;
+  uint64_t left = 0;
+  proto::AnnounceEvent event = proto::AnnounceEvent::kNone;
+};
+
+struct SwarmCounts {
+  uint32_t seeders = 0;  // peers with nothing left to download
+  uint32_t leechers = 0;
+  friend bool operator==(const SwarmCounts&, const SwarmCounts&) = default;
+};
+
+// Thrown when a new swarm would exceed SwarmRegistry::Limits::max_swarms.
+class SwarmLimitError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class SwarmRegistry {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  struct Limits {
+    std::chrono::milliseconds peer_ttl{std::chrono::seconds(30)};
+    uint32_t max_peers_per_swarm = 10000;
+    uint32_t max_swarms = 100000;
+  };
+
+  // The clock and the random seed are injected so tests control expiry and can repeat a draw.
+  explicit SwarmRegistry(Limits limits, Clock clock = &std::chrono::steady_clock::now,
+                         uint64_t seed = std::random_device{}());
+
+  // Records an announce and returns the swarm's counts afterwards. A "stopped" announce removes
+  // the peer (and an emptied swarm). A new peer in a full swarm replaces the longest silent
+  // one. Throws SwarmLimitError when the announce would create one swarm too many.
+  SwarmCounts announce(const PeerAnnounce& announce);
+
+  // Up to num_want live peers of the swarm, drawn uniformly at random without repetition and in
+  // random order, never the requester itself. A random sample (not "the newest" or "the
+  // first") is what keeps the swarm's graph connected instead of a chain of islands.
+  std::vector<proto::AnnouncePeer> select_peers(const std::string& info_hash,
+                                                const std::string& requester_peer_id,
+                                                uint32_t num_want);
+
+  SwarmCounts counts(const std::string& info_hash);
+  // The blob digest a client gave for this swarm, if any did.
+  std::optional<Digest> digest_of(const std::string& info_hash) const;
+
+  // Drops every expired peer and every emptied swarm; returns how many peers went. Swarms are
+  // also swept lazily when touched; this catches the ones nobody announces to any more.
+  size_t expire();
+
+  size_t swarm_count() const;
+  size_t peer_count() const;
+
+ private:
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  struct Peer {
+    std::string peer_id;
+    proto::IpAddress ip;
+    uint16_t port = 0;
+    uint64_t left = 0;
+    TimePoint last_announce;
+  };
+
+  // Peers live in a vector (uniform sampling by index) with an id -> position index
+  // (O(1) update and swap-removal).
+  struct Swarm {
+    std::optional<Digest> digest;
+    std::vector<Peer> peers;
+    std::unordered_map<std::string, size_t> position;
+    uint32_t seeders = 0;
+    // No peer announced before this: a lower bound of the oldest last_announce, exact right
+    // after a sweep. Re-announces only make the true oldest newer, so it stays a bound.
+    TimePoint oldest_announce{};
+  };
+
+  bool expired(const Peer& peer, TimePoint now) const;
+  void remove_at(Swarm& swarm, size_t index);
+  // Drops the swarm's expired peers and recomputes oldest_announce.
+  size_t sweep(Swarm& swarm, TimePoint now);
+  // Sweeps only when some peer may have expired, so counts and selections never include an
+  // expired peer while a swarm of live peers costs O(1) per announce (a sweep is O(peers) and
+  // happens about once per TTL).
+  size_t sweep_if_due(Swarm& swarm, TimePoint now);
+  void evict_longest_silent(Swarm& swarm);
+  static SwarmCounts counts_of(const Swarm& swarm);
+
+  const Limits limits_;
+  const Clock clock_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::unordered_map<std::string, Swarm> swarms_;
+  size_t total_peers_ = 0;
+};
+
+}  // namespace fanout::tracker

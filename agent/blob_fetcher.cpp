@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "agent/blob_cache.h"
 #include "common/log/log.h"
 #include "common/tracker_client/http_tracker_client.h"
 
@@ -14,12 +15,13 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 }  // namespace
 
 BlobFetcher::BlobFetcher(const BlobStore& cas, MetainfoFn metainfo, FetchFn fetch,
-                         AgentMetrics& metrics, std::chrono::milliseconds timeout)
+                         AgentMetrics& metrics, std::chrono::milliseconds timeout, Hooks hooks)
     : cas_(cas),
       metainfo_(std::move(metainfo)),
       fetch_(std::move(fetch)),
       metrics_(metrics),
-      timeout_(timeout) {}
+      timeout_(timeout),
+      hooks_(std::move(hooks)) {}
 
 BlobFetcher::~BlobFetcher() {
   shutdown();
@@ -27,35 +29,47 @@ BlobFetcher::~BlobFetcher() {
   workers_done_.wait(lock, [this] { return workers_ == 0; });
 }
 
-void BlobFetcher::shutdown() { stopping_ = true; }
+void BlobFetcher::shutdown() {
+  stopping_ = true;
+}
 
 std::filesystem::path BlobFetcher::get(const Digest& digest) {
   if (cas_.contains(digest)) {
     metrics_.cache_hits.inc();
+    if (hooks_.on_hit) hooks_.on_hit(digest);
     return cas_.path_of(digest);
   }
-  std::shared_future<std::filesystem::path> done;
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
-    if (auto it = in_flight_.find(digest); it != in_flight_.end()) {
-      done = it->second;
-    } else {
-      // The fetch runs on its own thread so it outlives a request that gives up waiting.
-      std::promise<std::filesystem::path> promise;
-      done = promise.get_future().share();
-      in_flight_.emplace(digest, done);
-      ++workers_;
-      std::thread(&BlobFetcher::run, this, digest, std::move(promise)).detach();
-    }
-  }
+  return wait(digest, begin(digest));
+}
+
+std::shared_future<std::filesystem::path> BlobFetcher::begin(const Digest& digest) {
+  std::lock_guard lock(mu_);
+  if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
+  if (auto it = in_flight_.find(digest); it != in_flight_.end()) return it->second;
+  // The fetch runs on its own thread so it outlives a request that gives up waiting.
+  std::promise<std::filesystem::path> promise;
+  auto done = promise.get_future().share();
+  in_flight_.emplace(digest, done);
+  ++workers_;
+  std::thread(&BlobFetcher::run, this, digest, std::move(promise)).detach();
+  return done;
+}
+
+std::optional<proto::Metainfo> BlobFetcher::in_swarm(const Digest& digest) const {
+  std::lock_guard lock(mu_);
+  if (auto it = in_swarm_.find(digest); it != in_swarm_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::filesystem::path BlobFetcher::wait(const Digest& digest,
+                                        std::shared_future<std::filesystem::path> done) {
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   while (done.wait_for(kPollInterval) != std::future_status::ready) {
     if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw FetchError(FetchError::Kind::kTimeout,
-                       digest.str() + " is still being fetched after " +
-                           std::to_string(timeout_.count() / 1000) + "s; ask again to keep waiting");
+      throw FetchError(FetchError::Kind::kTimeout, digest.str() + " is still being fetched after " +
+                                                       std::to_string(timeout_.count() / 1000) +
+                                                       "s; ask again to keep waiting");
     }
   }
   return done.get();
@@ -83,6 +97,7 @@ void BlobFetcher::run(const Digest& digest, std::promise<std::filesystem::path> 
     // Forget the flight before answering, so a request after a failure starts a new attempt.
     std::lock_guard lock(mu_);
     in_flight_.erase(digest);
+    in_swarm_.erase(digest);
   }
   if (error) {
     done.set_exception(error);
@@ -114,12 +129,29 @@ std::filesystem::path BlobFetcher::fetch(const Digest& digest) {
   }
 
   if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
+  if (hooks_.before_fetch) {
+    try {
+      hooks_.before_fetch(info);
+    } catch (const CacheFullError& e) {
+      throw FetchError(FetchError::Kind::kCacheFull, e.what());
+    }
+  }
   std::shared_future<swarm::FetchResult> result = fetch_(info);
+  {
+    std::lock_guard lock(mu_);
+    in_swarm_.emplace(digest, info);
+  }
   while (result.wait_for(kPollInterval) != std::future_status::ready) {
     if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
   }
   const swarm::FetchResult& r = result.get();
-  if (!r.ok) throw FetchError(FetchError::Kind::kSwarm, digest.str() + ": " + r.error);
+  if (!r.ok) {
+    // The engine reports a full disk as the errno text of the failed write.
+    if (r.error.find("No space left on device") != std::string::npos) {
+      throw FetchError(FetchError::Kind::kCacheFull, "disk full: " + digest.str() + ": " + r.error);
+    }
+    throw FetchError(FetchError::Kind::kSwarm, digest.str() + ": " + r.error);
+  }
   // Serve only what the CAS published under the digest's own name.
   if (!cas_.contains(digest)) {
     throw FetchError(FetchError::Kind::kSwarm,
@@ -127,11 +159,14 @@ std::filesystem::path BlobFetcher::fetch(const Digest& digest) {
   }
 
   metrics_.fetches.inc();
+  if (hooks_.after_fetch) hooks_.after_fetch(info);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("fetched {} ({} bytes) in {:.2f}s: {} bytes from peers, {} from origins",
-               digest.str(), info.size, seconds, r.stats.bytes_from_peers,
-               r.stats.bytes_from_origins);
+  spdlog::info(
+      "fetched {} ({} bytes) in {:.2f}s: {} bytes from peers, {} from origins, {} from the "
+      "fallback",
+      digest.str(), info.size, seconds, r.stats.bytes_from_peers, r.stats.bytes_from_origins,
+      r.stats.bytes_from_fallback);
   return cas_.path_of(digest);
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -30,6 +31,7 @@ class FetchError : public std::runtime_error {
     kSwarm,         // the swarm fetch failed
     kTimeout,       // still fetching after fetch_timeout; the fetch goes on
     kShuttingDown,  // the agent is stopping
+    kCacheFull,     // no room for the blob in the cache or on the disk
   };
   FetchError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }
@@ -46,8 +48,18 @@ class BlobFetcher {
   // Starts or joins the swarm fetch of a blob into the CAS (main() wires swarm::Engine::fetch).
   using FetchFn = std::function<std::shared_future<swarm::FetchResult>(const proto::Metainfo&)>;
 
+  // Optional steps around a fetch (main wires the BlobCache).
+  struct Hooks {
+    // A hit: the blob was already in the cache.
+    std::function<void(const Digest&)> on_hit;
+    // Before the swarm fetch starts: make room, persist the metainfo. May throw CacheFullError.
+    std::function<void(const proto::Metainfo&)> before_fetch;
+    // The blob is published in the CAS.
+    std::function<void(const proto::Metainfo&)> after_fetch;
+  };
+
   BlobFetcher(const BlobStore& cas, MetainfoFn metainfo, FetchFn fetch, AgentMetrics& metrics,
-              std::chrono::milliseconds timeout);
+              std::chrono::milliseconds timeout, Hooks hooks = {});
   // Calls shutdown() and waits for fetch threads to leave.
   ~BlobFetcher();
   BlobFetcher(const BlobFetcher&) = delete;
@@ -55,9 +67,20 @@ class BlobFetcher {
 
   // The CAS path of the blob, fetching it first if needed; throws FetchError.
   std::filesystem::path get(const Digest& digest);
+  // Starts (or joins) the fetch of a blob that is not cached, without waiting for it; the
+  // future holds its CAS path or a FetchError. Used for streaming reads and resumed fetches.
+  std::shared_future<std::filesystem::path> begin(const Digest& digest);
+  // The metainfo of a fetch in flight once the swarm is working on it (so the engine knows the
+  // blob: prioritize() and read() apply); nullopt before that, and after it ended.
+  std::optional<proto::Metainfo> in_swarm(const Digest& digest) const;
+  // Waits for begin()'s future like get() does (deadline, shutdown); throws FetchError.
+  std::filesystem::path wait(const Digest& digest, std::shared_future<std::filesystem::path> done);
   // Makes every waiting and future get() fail with kShuttingDown, so the HTTP server can stop
   // without waiting for swarm fetches.
   void shutdown();
+
+  const BlobStore& cas() const { return cas_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
   void run(const Digest& digest, std::promise<std::filesystem::path> done);
@@ -68,12 +91,14 @@ class BlobFetcher {
   FetchFn fetch_;
   AgentMetrics& metrics_;
   std::chrono::milliseconds timeout_;
+  Hooks hooks_;
 
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable workers_done_;
   size_t workers_ = 0;
   std::unordered_map<Digest, std::shared_future<std::filesystem::path>> in_flight_;
+  std::unordered_map<Digest, proto::Metainfo> in_swarm_;
 };
 
 }  // namespace fanout::agent

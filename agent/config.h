@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
+#include "common/cache/cache_index.h"
 #include "common/config/config.h"
 #include "common/swarm/settings.h"
 
@@ -21,10 +23,27 @@ struct AgentConfig {
   // The IP address announced to the tracker for peer_listen; empty lets the tracker use the
   // source address of our announces.
   std::string advertise_host;
+  // Locality labels sent with every announce: the tracker hands out peers of the same rack
+  // first, then of the same zone. At most 64 of A-Z a-z 0-9 . _ : - each; empty = unknown.
+  std::string zone;
+  std::string rack;
   // Base URL of the tracker: metainfo lookups and announces.
   std::string tracker = "http://127.0.0.1:7000";
-  // The local CAS of fetched blobs.
+  // Origins' base URLs, for the HTTP fallback when the swarm makes no progress (see
+  // swarm.fallback_after). Each blob tries them in the rendezvous order of its digest, so its
+  // owning origin is asked first. Empty disables the fallback.
+  std::vector<std::string> origins{"http://127.0.0.1:7100"};
+  // The local CAS of fetched blobs, with the metainfo of every blob it holds or is fetching
+  // (metainfo/<hex>), so fetches resume and blobs are seeded again after a restart.
   std::string cache_dir = "agent-cache";
+  // cache.max_size (a size; 0 = no cap), cache.high_watermark and cache.low_watermark (percent
+  // of max_size): above high, least recently used unpinned blobs are evicted down to low.
+  cache::CacheLimits cache;
+  // Aliases kept warm, "MODEL@ALIAS": each new version is pulled when the alias moves, and the
+  // previous one stays pinned for a rollback.
+  std::vector<std::string> watch;
+  // How often watched aliases are resolved.
+  std::chrono::milliseconds watch_interval{std::chrono::seconds(30)};
   // A GET that waits for a swarm fetch gives up (504) after this long; the fetch itself goes on,
   // and a later GET joins it.
   std::chrono::milliseconds fetch_timeout{std::chrono::minutes(30)};
@@ -32,8 +51,9 @@ struct AgentConfig {
   std::string log_level = "info";
   // swarm.threads, swarm.block_size, swarm.pipeline_pieces, swarm.max_peers_per_blob,
   // swarm.max_connections, swarm.max_queued_requests, swarm.announce_interval,
-  // swarm.peer_timeout, swarm.peer_backoff. listen_host/listen_port and advertise_host come
-  // from peer_listen and advertise_host above.
+  // swarm.peer_timeout, swarm.peer_backoff, swarm.fallback_after, and swarm.ingress_rate and
+  // swarm.egress_rate (bytes per second, 0 = unlimited: Settings::*_bytes_per_sec).
+  // listen_host/listen_port and advertise_host come from peer_listen and advertise_host above.
   swarm::Settings swarm;
 
   // Reads and validates a config tree (file plus overrides); throws config::ConfigError

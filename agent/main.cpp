@@ -1,6 +1,9 @@
 // fanout-agent: the per-node daemon. Serves blobs to local processes, fetching missing ones
 // through the swarm, and serves its cache to peers, until SIGTERM or SIGINT.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -8,8 +11,12 @@
 
 #include "agent/agent_metrics.h"
 #include "agent/agent_server.h"
+#include "agent/blob_cache.h"
 #include "agent/blob_fetcher.h"
 #include "agent/config.h"
+#include "agent/origin_range_source.h"
+#include "agent/pull_service.h"
+#include "agent/tracker_model_resolver.h"
 #include "common/config/config.h"
 #include "common/http/http_server.h"
 #include "common/log/log.h"
@@ -25,7 +32,9 @@ constexpr int kExitConfigError = 2;
 struct Flags {
   std::string config_file;
   std::vector<std::string> overrides;
-  std::string listen, peer_listen, advertise_host, tracker, cache_dir, log_level;
+  std::string listen, peer_listen, advertise_host, zone, rack, tracker, cache_dir, log_level;
+  std::vector<std::string> origins;
+  std::string ingress_rate, egress_rate;
 };
 
 // The file first, then --set, then the dedicated flags: the more specific wins.
@@ -38,9 +47,17 @@ fanout::agent::AgentConfig load_config(const Flags& flags) {
   set("listen", flags.listen);
   set("peer_listen", flags.peer_listen);
   set("advertise_host", flags.advertise_host);
+  set("zone", flags.zone);
+  set("rack", flags.rack);
   set("tracker", flags.tracker);
   set("cache_dir", flags.cache_dir);
   set("log_level", flags.log_level);
+  if (!flags.origins.empty()) {
+    root["origins"] = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& o : flags.origins) root["origins"].push_back(o);
+  }
+  if (!flags.ingress_rate.empty()) root["swarm"]["ingress_rate"] = flags.ingress_rate;
+  if (!flags.egress_rate.empty()) root["swarm"]["egress_rate"] = flags.egress_rate;
   return fanout::agent::AgentConfig::read(root);
 }
 
@@ -57,9 +74,15 @@ int main(int argc, char** argv) {
   app.add_option("--listen", flags.listen, "Local HTTP API address, HOST:PORT");
   app.add_option("--peer-listen", flags.peer_listen, "Peer protocol address, HOST:PORT");
   app.add_option("--advertise-host", flags.advertise_host, "IP announced to the tracker");
+  app.add_option("--zone", flags.zone, "Locality label: this node's zone");
+  app.add_option("--rack", flags.rack, "Locality label: this node's rack");
   app.add_option("--tracker", flags.tracker, "Tracker base URL");
   app.add_option("--cache-dir", flags.cache_dir, "Local blob cache directory");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
+  app.add_option("--origin", flags.origins, "Origin base URL for the HTTP fallback (repeatable)");
+  app.add_option("--ingress-rate", flags.ingress_rate,
+                 "Download cap, bytes/s (e.g. 20MiB; 0 = none)");
+  app.add_option("--egress-rate", flags.egress_rate, "Upload cap, bytes/s (e.g. 20MiB; 0 = none)");
   CLI11_PARSE(app, argc, argv);
 
   agent::AgentConfig config;
@@ -80,18 +103,73 @@ int main(int argc, char** argv) {
     swarm::EngineMetrics engine_metrics(registry, "fanout_agent");
 
     auto tracker = std::make_shared<tracker_client::HttpTrackerClient>(config.tracker);
-    swarm::Engine engine(config.swarm, tracker, engine_metrics);
-    engine.start();
+    std::shared_ptr<agent::OriginRangeSource> fallback;
+    if (!config.origins.empty())
+      fallback = std::make_shared<agent::OriginRangeSource>(config.origins);
+    swarm::Engine engine(config.swarm, tracker, engine_metrics, fallback);
 
-    // Blobs already in the cache are served locally but not re-seeded after a restart: their
-    // metainfo is not kept on disk yet.
     BlobStore cas(config.cache_dir);
-    agent::BlobFetcher fetcher(
-        cas, [&tracker](const Digest& digest) { return tracker->fetch_metainfo(digest); },
-        [&engine, &cas](const proto::Metainfo& info) { return engine.fetch(info, cas); }, metrics,
-        config.fetch_timeout);
+    agent::BlobCache cache(cas, config.cache, metrics,
+                           {.before_evict = [&engine](const Digest& d) { engine.remove(d); },
+                            .bytes_uploaded =
+                                [&engine](const Digest& d) {
+                                  auto stats = engine.stats(d);
+                                  return stats ? stats->bytes_uploaded : uint64_t{0};
+                                },
+                            .free_bytes = {}});
+    agent::BlobCache::Inventory inventory = cache.load();
 
-    agent::AgentServer server(fetcher, registry, metrics);
+    engine.start();
+    // Every complete blob whose metainfo is kept is served to peers again.
+    for (const auto& info : inventory.complete) engine.seed(info, cas.path_of(info.digest));
+
+    agent::BlobFetcher fetcher(
+        cas,
+        [&tracker, &cache, &fallback](const Digest& digest) {
+          // A fetch interrupted by a restart resumes without asking the tracker.
+          if (auto info = cache.metainfo(digest)) return *info;
+          try {
+            return tracker->fetch_metainfo(digest);
+          } catch (const tracker_client::TrackerClientError& e) {
+            // The tracker is down or failing: an owning origin knows the metainfo too.
+            using Kind = tracker_client::TrackerClientError::Kind;
+            if (!fallback || e.kind() == Kind::kNotFound) throw;
+            spdlog::warn("tracker: {}; asking the origins for the metainfo of {}", e.what(),
+                         digest.str());
+            try {
+              return fallback->metainfo(digest);
+            } catch (const std::exception& origin_error) {
+              spdlog::warn("{}", origin_error.what());
+              throw e;
+            }
+          }
+        },
+        [&engine, &cas](const proto::Metainfo& info) { return engine.fetch(info, cas); }, metrics,
+        config.fetch_timeout,
+        {.on_hit = [&cache](const Digest& d) { cache.touch(d); },
+         .before_fetch =
+             [&cache](const proto::Metainfo& info) {
+               cache.make_room(info);
+               cache.save_metainfo(info);
+             },
+         .after_fetch = [&cache](const proto::Metainfo& info) { cache.admit(info.digest); }});
+
+    agent::PullService pulls(fetcher, cache, metrics, agent::TrackerModelResolver(config.tracker),
+                             std::filesystem::path(config.cache_dir) / "models");
+
+    agent::AgentServer server(
+        fetcher, registry, metrics,
+        {.cache = &cache,
+         .partial = {
+             .prioritize = [&engine](
+                               const Digest& d, uint64_t offset,
+                               uint64_t length) { return engine.prioritize(d, offset, length); },
+             .read = [&engine](const Digest& d, uint64_t offset, void* out,
+                               size_t length) { return engine.read(d, offset, out, length); }},
+         .pulls = &pulls});
+    std::atomic<bool> stopping{false};
+    server.set_ready(
+        [&stopping, &cas] { return !stopping && ::access(cas.root().c_str(), W_OK) == 0; });
     uint16_t port = server.bind(config.listen);
     server.start();
     spdlog::info("listening on {} (HTTP) and {} (peers{}); tracker {}; cache {}",
@@ -99,11 +177,22 @@ int main(int argc, char** argv) {
                  config::HostPort{config.peer_listen.host, engine.listen_port()}.str(),
                  config.advertise_host.empty() ? "" : ", advertised as " + config.advertise_host,
                  config.tracker, config.cache_dir);
+    spdlog::info("cache: {} blobs, {} bytes; seeding {}; resuming {} interrupted fetches",
+                 cache.index().count(), cache.index().total_bytes(), inventory.complete.size(),
+                 inventory.incomplete.size());
+    for (const auto& info : inventory.incomplete) {
+      metrics.resumed_fetches.inc();
+      fetcher.begin(info.digest);
+    }
+    pulls.watch(config.watch, config.watch_interval);
 
     std::string signal = http::wait_for_shutdown_signal();
     spdlog::info("{} received, stopping", signal);
+    stopping = true;  // /healthz says not ready at once
+    pulls.shutdown();
     fetcher.shutdown();  // releases requests waiting on fetches, so the server can stop
     server.stop();
+    // Piece bitmaps are saved as each piece lands; stopping the engine ends the writes cleanly.
     engine.stop();
     spdlog::info("stopped");
   } catch (const std::exception& e) {

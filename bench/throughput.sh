@@ -18,7 +18,7 @@ while (($#)); do
 done
 [[ "$size_mib" =~ ^[1-9][0-9]*$ ]] || { echo "--size-mib must be a positive integer" >&2; exit 2; }
 
-script/build >&2
+script/build fanout-tracker fanout-origin fanout-agent >&2
 
 source script/lib/cluster.sh
 mkdir -p .demo

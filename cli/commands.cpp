@@ -7,8 +7,10 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/progress.h"
 #include "common/digest/digest.h"
 #include "common/digest/sha256.h"
+#include "common/registry/registry_db.h"
 #include "proto/metainfo.h"
 
 namespace fanout::cli {
@@ -19,16 +21,6 @@ int g_exit = 0;
 void fail(const std::string& message) {
   std::cerr << "fanoutctl: " << message << "\n";
   g_exit = 1;
-}
-
-// "12.3 MiB" style sizes for progress lines.
-std::string human(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) bytes /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", bytes, units[u]);
-  return buf;
 }
 
 void cmd_digest(const std::vector<std::string>& files) {
@@ -77,13 +69,15 @@ void cmd_get(const std::string& agent, const std::string& digest_text, const std
         }
         hash.update(data, size);
         received += size;
-        if (file.is_open()) file.write(data, static_cast<std::streamsize>(size));
-        else std::cout.write(data, static_cast<std::streamsize>(size));
+        if (file.is_open())
+          file.write(data, static_cast<std::streamsize>(size));
+        else
+          std::cout.write(data, static_cast<std::streamsize>(size));
         auto now = std::chrono::steady_clock::now();
         if (now - last_print > std::chrono::milliseconds(500)) {
           double secs = std::chrono::duration<double>(now - start).count();
-          std::cerr << "\r" << human(received) << " at " << human(received / secs) << "/s"
-                    << std::flush;
+          std::cerr << "\r" << human_bytes(received) << " at " << human_bytes(received / secs)
+                    << "/s" << std::flush;
           last_print = now;
         }
         return true;
@@ -92,14 +86,49 @@ void cmd_get(const std::string& agent, const std::string& digest_text, const std
   if (status != 200) return fail("agent answered " + std::to_string(status) + ": " + error_body);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Digest actual = hash.finish();
-  std::cerr << "\r" << human(received) << " in " << secs << " s\n";
-  if (actual != digest) return fail("received bytes hash to " + actual.str() + ", not " + digest.str());
+  std::cerr << "\r" << human_bytes(received) << " in " << secs << " s\n";
+  if (actual != digest)
+    return fail("received bytes hash to " + actual.str() + ", not " + digest.str());
   std::cerr << "verified " << digest.str() << "\n";
 }
 
 }  // namespace
 
+// Runs one command, turning every failure into a message on stderr and an exit code.
+template <class F>
+void run(F&& body) {
+  try {
+    body();
+  } catch (const CommandError& e) {
+    std::cerr << "fanoutctl: " << e.what() << "\n";
+    g_exit = e.code();
+  } catch (const registry::UnauthorizedError& e) {
+    std::cerr << "fanoutctl: not authorized: " << e.what() << "\n";
+    g_exit = kExitRefused;
+  } catch (const registry::InvalidRequestError& e) {
+    std::cerr << "fanoutctl: " << e.what() << "\n";
+    g_exit = kExitConfig;
+  } catch (const std::exception& e) {
+    std::cerr << "fanoutctl: " << e.what() << "\n";
+    g_exit = kExitFailure;
+  }
+}
+
 void register_commands(CLI::App& app) {
+  // Global flags may come before or after the subcommand.
+  app.fallthrough();
+  static GlobalFlags flags;
+  static Context ctx(flags);
+  app.add_option("--config", flags.config_file, "YAML config file (see deploy/fanoutctl.yaml)");
+  app.add_option("--set", flags.overrides, "Override a config key: KEY=VALUE (repeatable)");
+  app.add_option("--registry", flags.registry_url,
+                 "Registry database: a SQLite path or a PostgreSQL connection string");
+  app.add_option("--token", flags.token, "Token for push, prewarm and flip (or FANOUT_TOKEN)");
+  app.add_option("--promote-token", flags.promote_token,
+                 "Token for protected aliases such as prod (or FANOUT_PROMOTE_TOKEN)");
+  app.add_option("--object-store-dir", flags.object_store_dir, "Directory object store root");
+  app.add_option("--origin", flags.origins, "Origin base URL (repeatable)");
+
   auto* digest = app.add_subcommand("digest", "Print the sha256 digest of files");
   static std::vector<std::string> files;
   digest->add_option("files", files, "Files to hash")->required();
@@ -111,8 +140,108 @@ void register_commands(CLI::App& app) {
   get->add_option("--agent", agent, "Agent base URL")->capture_default_str();
   get->add_option("-o,--output", out, "Output file (- for stdout)")->capture_default_str();
   get->callback([] { cmd_get(agent, blob, out); });
+
+  auto* push = app.add_subcommand(
+      "push",
+      "Hash every file of DIR (one layer each), upload the blobs the object store lacks, "
+      "write the manifest and register a new version");
+  static PushOptions po;
+  push->add_option("dir", po.dir, "Directory holding the model's files")->required();
+  push->add_option("--model", po.model, "Model name")->required();
+  push->add_option("--run-id", po.run_id, "Training run id (lineage)");
+  push->add_option("--dataset", po.dataset, "Dataset version the run trained on");
+  push->add_option("--commit", po.commit, "Code commit of the run");
+  push->add_option("--image", po.image, "Container image digest of the run");
+  push->add_option("--param", po.params, "Hyperparameter KEY=VALUE (repeatable)");
+  push->add_option("--metric", po.metrics, "Evaluation result KEY=NUMBER (repeatable)");
+  push->callback([] { run([] { cmd_push(ctx, po); }); });
+
+  auto* prewarm = app.add_subcommand(
+      "prewarm",
+      "Make the owning origins pull every layer of a version, then optionally a share "
+      "of the agents");
+  static PrewarmOptions pw;
+  static int64_t pw_version = 0;
+  static uint32_t pw_agents = 0;
+  prewarm->add_option("model", pw.model, "Model name")->required();
+  auto* pv = prewarm->add_option("--version", pw_version, "Version number");
+  auto* pa = prewarm->add_option("--alias", pw.alias, "Pre-warm the version an alias points at");
+  pv->excludes(pa);
+  auto* pagents =
+      prewarm
+          ->add_option("--agents", pw_agents, "Percent of the configured agents that pull it too")
+          ->check(CLI::Range(0, 100));
+  prewarm->add_flag("--wait", pw.wait, "Wait until the origins hold every layer, with progress");
+  prewarm->callback([pv, pa, pagents] {
+    run([&] {
+      if (!*pv && !*pa) throw CommandError(kExitConfig, "prewarm needs --version or --alias");
+      if (*pv) pw.version = pw_version;
+      if (*pagents) pw.agents_percent = pw_agents;
+      cmd_prewarm(ctx, pw);
+    });
+  });
+
+  auto* flip = app.add_subcommand(
+      "flip",
+      "Move an alias to a version (one transaction with its audit row); refuses while "
+      "the version is not pre-warmed unless --force");
+  static FlipOptions fo;
+  flip->add_option("model", fo.model, "Model name")->required();
+  flip->add_option("alias", fo.alias, "Alias, e.g. prod")->required();
+  flip->add_option("--version", fo.version, "Version number to point the alias at")->required();
+  flip->add_option("--reason", fo.reason, "Why, for the audit log")->required();
+  flip->add_flag("--force", fo.force, "Flip even when the version is not pre-warmed");
+  flip->callback([] { run([] { cmd_flip(ctx, fo); }); });
+
+  auto* rollback = app.add_subcommand(
+      "rollback", "Move an alias back to the version it pointed at before its last move");
+  static std::string rb_model, rb_alias, rb_reason;
+  rollback->add_option("model", rb_model, "Model name")->required();
+  rollback->add_option("alias", rb_alias, "Alias, e.g. prod")->required();
+  rollback->add_option("--reason", rb_reason, "Why, for the audit log");
+  rollback->callback([] { run([] { cmd_rollback(ctx, rb_model, rb_alias, rb_reason); }); });
+
+  auto* versions = app.add_subcommand("versions", "List a model's versions");
+  static std::string v_model, v_sort = "number";
+  versions->add_option("model", v_model, "Model name")->required();
+  versions->add_option("--sort", v_sort, "number, created or metrics.NAME; prefix - to reverse")
+      ->capture_default_str();
+  versions->callback([] { run([] { cmd_versions(ctx, v_model, v_sort); }); });
+
+  auto* history = app.add_subcommand("history", "Show a model's alias audit log");
+  static std::string h_model, h_alias;
+  history->add_option("model", h_model, "Model name")->required();
+  history->add_option("--alias", h_alias, "Only this alias");
+  history->callback([] { run([] { cmd_history(ctx, h_model, h_alias); }); });
+
+  auto* resolve =
+      app.add_subcommand("resolve", "Print the version and manifest digest of NAME@ALIAS");
+  static std::string r_target;
+  static bool r_tracker = false;
+  resolve->add_option("target", r_target, "NAME@ALIAS")->required();
+  resolve->add_flag("--tracker", r_tracker, "Ask the tracker (its cache) instead of the registry");
+  resolve->callback([] { run([] { cmd_resolve(ctx, r_target, r_tracker); }); });
+
+  auto* rollout = app.add_subcommand(
+      "rollout",
+      "Show how far NAME@ALIAS's current version has spread (origins; agents with issue 5)");
+  static std::string ro_target;
+  static bool ro_watch = false;
+  rollout->add_option("target", ro_target, "NAME@ALIAS")->required();
+  rollout->add_flag("--watch", ro_watch, "Refresh until the origins hold every layer");
+  rollout->callback([] { run([] { cmd_rollout(ctx, ro_target, ro_watch); }); });
+
+  auto* token = app.add_subcommand(
+      "token", "Create an API token in the registry (needs the database itself, no token)");
+  static std::string t_name, t_scope = "write";
+  token->add_option("name", t_name, "Token name (recorded as the actor in the audit log)")
+      ->required();
+  token->add_option("--scope", t_scope, "write or promote")->capture_default_str();
+  token->callback([] { run([] { cmd_token_create(ctx, t_name, t_scope); }); });
 }
 
-int exit_code() { return g_exit; }
+int exit_code() {
+  return g_exit;
+}
 
 }  // namespace fanout::cli

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -51,49 +52,161 @@ proto::Metainfo build_from_file(const std::filesystem::path& path, uint64_t size
 
 }  // namespace
 
+const char* to_string(PullStatus::State state) {
+  switch (state) {
+    case PullStatus::State::kAbsent:
+      return "absent";
+    case PullStatus::State::kPulling:
+      return "pulling";
+    case PullStatus::State::kReady:
+      return "ready";
+    case PullStatus::State::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 BlobPuller::BlobPuller(ObjectStore& objects, const BlobStore& cas,
-                       std::filesystem::path metainfo_dir, SeedFn seed, OriginMetrics& metrics)
+                       std::filesystem::path metainfo_dir, SeedFn seed, OriginMetrics& metrics,
+                       PullOptions options)
     : objects_(objects),
       cas_(cas),
       metainfo_dir_(std::move(metainfo_dir)),
       seed_(std::move(seed)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      options_(std::move(options)) {
+  if (options_.part_size == 0) options_.part_size = 8ull << 20;
+  if (options_.concurrency == 0) options_.concurrency = 1;
+  if (options_.max_attempts == 0) options_.max_attempts = 1;
   std::filesystem::create_directories(metainfo_dir_);
+}
+
+BlobPuller::~BlobPuller() {
+  stopping_ = true;
+  std::vector<std::jthread> prefetches;
+  {
+    std::lock_guard lock(mu_);
+    prefetches.swap(prefetches_);
+  }
+  prefetches.clear();  // joins
+}
+
+void BlobPuller::set_cache_cap(uint64_t max_bytes, UnseedFn unseed, InUseFn in_use) {
+  std::lock_guard lock(mu_);
+  cache_cap_ = max_bytes;
+  unseed_ = std::move(unseed);
+  in_use_ = std::move(in_use);
 }
 
 std::shared_ptr<const PulledBlob> BlobPuller::pull(const Digest& digest) {
   std::promise<std::shared_ptr<const PulledBlob>> promise;
   std::shared_future<std::shared_ptr<const PulledBlob>> shared;
+  std::shared_ptr<Progress> progress;
   {
     std::lock_guard lock(mu_);
-    if (auto it = ready_.find(digest); it != ready_.end()) return it->second;
+    if (auto it = ready_.find(digest); it != ready_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return it->second.blob;
+    }
     if (auto it = in_flight_.find(digest); it != in_flight_.end()) {
-      shared = it->second;
+      shared = it->second.result;
+      metrics_.singleflight_joins.inc();
     } else {
-      in_flight_.emplace(digest, promise.get_future().share());
+      progress = std::make_shared<Progress>();
+      in_flight_.emplace(digest, InFlight{promise.get_future().share(), progress});
+      failures_.erase(digest);
     }
   }
   if (shared.valid()) return shared.get();  // another request is pulling this digest
 
   try {
     std::shared_ptr<const PulledBlob> blob = load_cached(digest);
-    if (!blob) blob = pull_uncached(digest);
+    if (!blob) blob = pull_uncached(digest, *progress);
     // Seed before publishing, so every caller that sees the blob sees it seeded.
     seed_(blob->metainfo, blob->path);
     {
       std::lock_guard lock(mu_);
-      ready_.emplace(digest, blob);
+      hold_locked(digest, blob);
       in_flight_.erase(digest);
     }
     promise.set_value(blob);
     return blob;
-  } catch (...) {
+  } catch (const std::exception& e) {
     {
       std::lock_guard lock(mu_);
       in_flight_.erase(digest);
+      failures_[digest] = e.what();
     }
     promise.set_exception(std::current_exception());
     throw;
+  }
+}
+
+void BlobPuller::prefetch(const Digest& digest) {
+  std::lock_guard lock(mu_);
+  if (ready_.contains(digest) || in_flight_.contains(digest) || stopping_) return;
+  // Drop the handles of finished prefetches (their threads have returned; joining is instant).
+  std::erase_if(prefetches_, [](std::jthread& t) { return !t.joinable(); });
+  prefetches_.emplace_back([this, digest] {
+    try {
+      pull(digest);
+    } catch (const std::exception&) {
+      // Logged by pull_uncached and kept for status().
+    }
+  });
+}
+
+PullStatus BlobPuller::status(const Digest& digest) {
+  PullStatus status;
+  std::lock_guard lock(mu_);
+  if (auto it = ready_.find(digest); it != ready_.end()) {
+    status.state = PullStatus::State::kReady;
+    status.size = status.bytes_pulled = it->second.blob->metainfo.size;
+  } else if (auto it = in_flight_.find(digest); it != in_flight_.end()) {
+    status.state = PullStatus::State::kPulling;
+    status.bytes_pulled = it->second.progress->bytes;
+    status.size = it->second.progress->size;
+  } else if (auto it = failures_.find(digest); it != failures_.end()) {
+    status.state = PullStatus::State::kFailed;
+    status.error = it->second;
+  }
+  return status;
+}
+
+void BlobPuller::hold_locked(const Digest& digest, std::shared_ptr<const PulledBlob> blob) {
+  if (ready_.contains(digest)) return;
+  lru_.push_front(digest);
+  cached_bytes_ += blob->metainfo.size;
+  ready_.emplace(digest, Held{std::move(blob), lru_.begin()});
+  evict_over_cap_locked(digest);
+  metrics_.cache_bytes.set(static_cast<int64_t>(cached_bytes_));
+}
+
+void BlobPuller::evict_over_cap_locked(const Digest& keep) {
+  if (cache_cap_ == 0) return;
+  // From the least recently used end; skip blobs a swarm is fetching or a request holds.
+  for (auto it = lru_.end(); cached_bytes_ > cache_cap_ && it != lru_.begin();) {
+    --it;
+    const Digest digest = *it;
+    auto held = ready_.find(digest);
+    if (digest == keep || held->second.blob.use_count() > 1 || (in_use_ && in_use_(digest))) {
+      continue;
+    }
+    // Stop seeding first, so no peer is promised a piece of a file that is going away.
+    if (unseed_) unseed_(digest);
+    std::error_code ignored;
+    std::filesystem::remove(held->second.blob->path, ignored);
+    std::filesystem::remove(metainfo_dir_ / digest.hex(), ignored);
+    cached_bytes_ -= held->second.blob->metainfo.size;
+    spdlog::info("evicted {} ({} bytes) from the cache; {} of {} bytes used", digest.str(),
+                 held->second.blob->metainfo.size, cached_bytes_, cache_cap_);
+    ready_.erase(held);
+    it = lru_.erase(it);
+    metrics_.evictions.inc();
+  }
+  if (cached_bytes_ > cache_cap_) {
+    spdlog::warn("cache holds {} bytes, over its cap of {}: every other blob is in use",
+                 cached_bytes_, cache_cap_);
   }
 }
 
@@ -107,44 +220,163 @@ std::shared_ptr<const PulledBlob> BlobPuller::load_cached(const Digest& digest) 
       blob->metainfo = proto::Metainfo::decode(*encoded);
       if (blob->metainfo.digest == digest && blob->metainfo.size == *size) return blob;
     } catch (const proto::ProtoError& e) {
-      spdlog::warn("stored metainfo of {} is unusable ({}); rebuilding it", digest.str(),
-                   e.what());
+      spdlog::warn("stored metainfo of {} is unusable ({}); rebuilding it", digest.str(), e.what());
     }
   }
   // The CAS verified these bytes when it stored them; rebuilding reads the local copy only.
   blob->metainfo = build_from_file(blob->path, *size);
   if (blob->metainfo.digest != digest) {
-    throw StoreError("cached blob " + blob->path.string() + " no longer hashes to " +
-                     digest.str());
+    throw StoreError("cached blob " + blob->path.string() + " no longer hashes to " + digest.str());
   }
   persist_metainfo(blob->metainfo);
   return blob;
 }
 
-std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest) {
+void BlobPuller::backoff(uint32_t attempt, const std::string& why) {
+  metrics_.objectstore_retries.inc();
+  uint64_t cap = static_cast<uint64_t>(options_.retry_base_delay.count()) << std::min(attempt - 1, 20u);
+  cap = std::min<uint64_t>(cap, static_cast<uint64_t>(options_.retry_max_delay.count()));
+  uint64_t delay;
+  {
+    std::lock_guard lock(mu_);
+    delay = cap == 0 ? 0 : std::uniform_int_distribution<uint64_t>(0, cap)(rng_);
+  }
+  spdlog::info("object store: {}; retry {} of {} in {} ms", why, attempt,
+               options_.max_attempts - 1, delay);
+  options_.sleep(std::chrono::milliseconds(delay));
+}
+
+uint64_t BlobPuller::head_with_retries(const std::string& key) {
+  for (uint32_t attempt = 1;; ++attempt) {
+    try {
+      std::optional<uint64_t> size = objects_.size(key);
+      if (!size) throw ObjectNotFoundError("no object " + key);
+      return *size;
+    } catch (const TransientObjectStoreError& e) {
+      if (attempt >= options_.max_attempts || stopping_) {
+        throw ObjectStoreError(std::string(e.what()) + " (gave up after " +
+                               std::to_string(attempt) + " attempts)");
+      }
+      backoff(attempt, e.what());
+    }
+  }
+}
+
+std::string BlobPuller::read_part_with_retries(const std::string& key, uint64_t offset,
+                                               uint64_t length) {
+  std::string data;
+  for (uint32_t attempt = 1;; ++attempt) {
+    try {
+      data.resize(static_cast<size_t>(length));
+      std::unique_ptr<ObjectReader> reader = objects_.open_range(key, offset, length);
+      size_t got = 0;
+      while (got < length) {
+        size_t n = reader->read(data.data() + got, static_cast<size_t>(length) - got);
+        if (n == 0) break;
+        got += n;
+        metrics_.objectstore_bytes_read.inc(n);
+      }
+      if (got < length) {
+        throw TransientObjectStoreError("object " + key + " bytes " + std::to_string(offset) + "+" +
+                                        std::to_string(length) + ": short read, " +
+                                        std::to_string(got) + " bytes");
+      }
+      return data;
+    } catch (const TransientObjectStoreError& e) {
+      if (attempt >= options_.max_attempts || stopping_) {
+        throw ObjectStoreError(std::string(e.what()) + " (gave up after " +
+                               std::to_string(attempt) + " attempts)");
+      }
+      backoff(attempt, e.what());
+    }
+  }
+}
+
+std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest,
+                                                            Progress& progress) {
   const std::string key = blob_key(digest);
   const auto started = std::chrono::steady_clock::now();
   try {
-    std::unique_ptr<ObjectReader> reader;
+    uint64_t size;
     try {
-      reader = objects_.open(key);
+      size = head_with_retries(key);
     } catch (const ObjectNotFoundError&) {
       throw BlobNotFoundError("no object " + key + " in " + objects_.describe() + " for " +
                               digest.str());
     }
+    progress.size = size;
 
-    // One pass over the object: into the CAS and through the hashes together.
-    std::unique_ptr<BlobStore::Writer> writer = cas_.begin(digest);
-    proto::MetainfoBuilder builder(reader->size());
-    std::vector<char> buf(kReadChunk);
-    while (size_t n = reader->read(buf.data(), buf.size())) {
-      metrics_.objectstore_bytes_read.inc(n);
-      if (builder.bytes_seen() + n > reader->size()) {
-        throw ObjectStoreError("object " + key + " grew while it was read");
+    // Parts are fetched in parallel but claimed in order, at most `window` ahead of the one the
+    // CAS needs next, so memory stays bounded however large the blob; the CAS and the hashes
+    // see the bytes once, in order.
+    const uint64_t part = options_.part_size;
+    const uint64_t parts = (size + part - 1) / part;
+    const uint64_t window = 2ull * options_.concurrency;
+    std::mutex mu;
+    std::condition_variable cv;
+    uint64_t next_claim = 0, next_write = 0;
+    std::unordered_map<uint64_t, std::string> done;
+    std::exception_ptr error;
+    bool abort = false;
+
+    auto worker = [&] {
+      for (;;) {
+        uint64_t index;
+        {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return abort || next_claim >= parts || next_claim < next_write + window; });
+          if (abort || next_claim >= parts) return;
+          index = next_claim++;
+        }
+        try {
+          uint64_t offset = index * part;
+          std::string data = read_part_with_retries(key, offset, std::min(part, size - offset));
+          std::lock_guard lock(mu);
+          done.emplace(index, std::move(data));
+        } catch (...) {
+          std::lock_guard lock(mu);
+          if (!error) error = std::current_exception();
+          abort = true;
+        }
+        cv.notify_all();
       }
-      builder.update(buf.data(), n);
-      writer->write(buf.data(), n);
+    };
+
+    std::unique_ptr<BlobStore::Writer> writer = cas_.begin(digest);
+    proto::MetainfoBuilder builder(size);
+    {
+      std::vector<std::jthread> workers;
+      for (uint64_t i = 0; i < std::min<uint64_t>(options_.concurrency, parts); ++i) {
+        workers.emplace_back(worker);
+      }
+      try {
+        while (next_write < parts) {
+          std::string data;
+          {
+            std::unique_lock lock(mu);
+            cv.wait(lock, [&] { return error || done.contains(next_write) || stopping_; });
+            if (error) std::rethrow_exception(error);
+            if (stopping_) throw ObjectStoreError("origin is stopping");
+            auto it = done.find(next_write);
+            data = std::move(it->second);
+            done.erase(it);
+            ++next_write;
+          }
+          cv.notify_all();
+          builder.update(data.data(), data.size());
+          writer->write(data.data(), data.size());
+          progress.bytes += data.size();
+        }
+      } catch (...) {
+        {
+          std::lock_guard lock(mu);
+          abort = true;
+        }
+        cv.notify_all();
+        throw;  // the workers join as `workers` goes out of scope
+      }
     }
+
     proto::Metainfo info;
     try {
       info = builder.finish();
@@ -170,14 +402,73 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest
     metrics_.pulls.inc();
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("pulled {} ({} bytes, {} pieces) from {} in {:.2f}s", digest.str(),
-                 blob->metainfo.size, blob->metainfo.piece_count(), objects_.describe(), seconds);
+    spdlog::info("pulled {} ({} bytes, {} pieces, {} parts) from {} in {:.2f}s ({:.0f} MB/s)",
+                 digest.str(), blob->metainfo.size, blob->metainfo.piece_count(), parts,
+                 objects_.describe(), seconds, seconds > 0 ? size / seconds / 1e6 : 0.0);
     return blob;
   } catch (const std::exception& e) {
     metrics_.pull_failures.inc();
     spdlog::warn("pull of {} failed: {}", digest.str(), e.what());
     throw;
   }
+}
+
+std::unique_ptr<BlobPuller::Upload> BlobPuller::begin_upload(const Digest& digest) {
+  return std::unique_ptr<Upload>(new Upload(*this, digest));
+}
+
+BlobPuller::Upload::Upload(BlobPuller& puller, const Digest& digest)
+    : puller_(puller), digest_(digest), writer_(puller.cas_.begin(digest)) {}
+
+BlobPuller::Upload::~Upload() = default;
+
+void BlobPuller::Upload::write(const char* data, size_t size) {
+  writer_->write(data, size);
+}
+
+std::shared_ptr<const PulledBlob> BlobPuller::Upload::commit() {
+  BlobPuller& p = puller_;
+  const std::string key = blob_key(digest_);
+  std::filesystem::path path;
+  try {
+    path = writer_->commit();  // verifies; publishes the same bytes again if already held
+  } catch (const CorruptBlobError& e) {
+    p.metrics_.uploads_rejected.inc();
+    throw UploadMismatchError("the body does not hash to " + digest_.str() + " (" + e.what() +
+                              "); nothing stored");
+  }
+  {
+    // Held already: it came from, or went to, the object store before.
+    std::lock_guard lock(p.mu_);
+    if (auto it = p.ready_.find(digest_); it != p.ready_.end()) return it->second.blob;
+  }
+  std::optional<uint64_t> size = p.cas_.size_of(digest_);
+  if (!size) throw StoreError("uploaded blob " + digest_.str() + " vanished from the cache");
+  try {
+    p.objects_.put(key, path);
+  } catch (...) {
+    // The object store is the source of truth: a blob it does not have is not kept here either.
+    std::error_code ignored;
+    std::lock_guard lock(p.mu_);
+    if (!p.ready_.contains(digest_)) std::filesystem::remove(path, ignored);
+    throw;
+  }
+  auto blob = std::make_shared<PulledBlob>();
+  blob->path = path;
+  blob->metainfo = build_from_file(path, *size);
+  p.persist_metainfo(blob->metainfo);
+  {
+    std::lock_guard lock(p.mu_);
+    if (auto it = p.ready_.find(digest_); it != p.ready_.end()) return it->second.blob;
+  }
+  p.seed_(blob->metainfo, blob->path);
+  {
+    std::lock_guard lock(p.mu_);
+    p.hold_locked(digest_, blob);
+  }
+  p.metrics_.uploads.inc();
+  spdlog::info("uploaded {} ({} bytes) to {}", digest_.str(), *size, p.objects_.describe());
+  return blob;
 }
 
 void BlobPuller::persist_metainfo(const proto::Metainfo& info) {
@@ -222,7 +513,7 @@ size_t BlobPuller::reseed_cached() {
       if (blob->metainfo.digest != digest || blob->metainfo.size != *size) continue;
       seed_(blob->metainfo, blob->path);
       std::lock_guard lock(mu_);
-      ready_.emplace(digest, std::move(blob));
+      hold_locked(digest, std::move(blob));
       ++seeded;
     } catch (const std::exception& e) {
       spdlog::warn("not reseeding {}: {}", digest.str(), e.what());

@@ -3,17 +3,60 @@
 // defaults are applied) and its meaning.
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/config/config.h"
 
 namespace fanout::origin {
 
 struct ObjectStoreConfig {
-  // "directory" for now; "s3" comes later.
+  // "directory" or "s3".
   std::string type = "directory";
   // For "directory": the root under which objects live as blobs/sha256/<hex>.
   std::string path = "objects";
+  // For "s3": scheme://host[:port] of the S3 API (required).
+  std::string endpoint;
+  std::string region = "us-east-1";
+  // For "s3": the bucket (required) and a key prefix ("fanout/" -> fanout/blobs/sha256/<hex>).
+  std::string bucket;
+  std::string prefix;
+  // "path" (endpoint/bucket/key: MinIO, s3rver) or "virtual" (bucket.endpoint/key: AWS).
+  std::string addressing = "path";
+  // Empty: taken from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+  // Per-request connect/read/write timeout; a stalled GET fails (and is retried) after this.
+  std::chrono::milliseconds timeout{30000};
+  // Uploads larger than this use S3 multipart upload, in parts of multipart_part_size (>= 5MiB).
+  uint64_t multipart_threshold = 64ull << 20;
+  uint64_t multipart_part_size = 16ull << 20;
+};
+
+// How pulls read the object store (see origin::PullOptions).
+struct PullConfig {
+  uint64_t part_size = 8ull << 20;
+  uint32_t concurrency = 8;
+  uint32_t max_attempts = 5;
+  std::chrono::milliseconds retry_base_delay{100};
+  std::chrono::milliseconds retry_max_delay{5000};
+};
+
+struct OriginMember {
+  std::string id;
+  std::string url;  // base URL of its HTTP API, where non-owners redirect
+};
+
+// The origins' placement ring. Empty origins: this origin serves every digest itself.
+struct ClusterConfig {
+  // This origin's id among origins (required when origins is not empty).
+  std::string self;
+  std::vector<OriginMember> origins;
+  // Owners per digest (rendezvous hashing on xxHash64, common/placement).
+  uint32_t replicas = 2;
 };
 
 struct OriginConfig {
@@ -27,8 +70,13 @@ struct OriginConfig {
   // Base URL of the tracker the seeds are announced to.
   std::string tracker = "http://127.0.0.1:7000";
   ObjectStoreConfig object_store;
+  PullConfig pull;
+  ClusterConfig cluster;
   // Local CAS of pulled blobs (blobs/sha256/..) and their metainfo (metainfo/<hex>).
   std::string cache_dir = "origin-cache";
+  // Cap on the bytes of blobs in cache_dir; least recently used blobs no swarm is fetching are
+  // evicted above it. 0: no cap.
+  uint64_t cache_max_size = 0;
   // trace, debug, info, warn, error, off.
   std::string log_level = "info";
 

@@ -11,12 +11,12 @@
 #include "common/http/http_server.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
-#include "common/objectstore/directory_store.h"
 #include "common/store/blob_store.h"
 #include "common/swarm/engine.h"
 #include "common/tracker_client/http_tracker_client.h"
 #include "origin/blob_puller.h"
 #include "origin/config.h"
+#include "origin/object_store_factory.h"
 #include "origin/origin_metrics.h"
 #include "origin/origin_server.h"
 
@@ -27,8 +27,7 @@ constexpr int kExitConfigError = 2;
 struct Flags {
   std::string config_file;
   std::vector<std::string> overrides;
-  std::string listen, peer_listen, advertise_host, tracker, object_store_dir, cache_dir,
-      log_level;
+  std::string listen, peer_listen, advertise_host, tracker, object_store_dir, cache_dir, log_level;
 };
 
 // The file first, then --set, then the dedicated flags: the more specific wins.
@@ -81,6 +80,12 @@ int main(int argc, char** argv) {
     std::cerr << "fanout-origin: bad config: " << e.what() << "\n";
     return kExitConfigError;
   }
+  try {
+    origin::make_object_store(config.object_store);  // credentials and endpoint checked up front
+  } catch (const std::exception& e) {
+    std::cerr << "fanout-origin: bad config: " << e.what() << "\n";
+    return kExitConfigError;
+  }
 
   try {
     metrics::Registry registry;
@@ -96,24 +101,36 @@ int main(int argc, char** argv) {
     swarm::Engine engine(settings, tracker, engine_metrics);
     engine.start();
 
-    DirectoryStore objects(config.object_store.path);
+    std::unique_ptr<ObjectStore> objects = origin::make_object_store(config.object_store);
     BlobStore cas(config.cache_dir);
+    origin::PullOptions pull;
+    pull.part_size = config.pull.part_size;
+    pull.concurrency = config.pull.concurrency;
+    pull.max_attempts = config.pull.max_attempts;
+    pull.retry_base_delay = config.pull.retry_base_delay;
+    pull.retry_max_delay = config.pull.retry_max_delay;
     origin::BlobPuller puller(
-        objects, cas, std::filesystem::path(config.cache_dir) / "metainfo",
+        *objects, cas, std::filesystem::path(config.cache_dir) / "metainfo",
         [&engine](const proto::Metainfo& info, const std::filesystem::path& file) {
           engine.seed(info, file);
         },
-        metrics);
+        metrics, pull);
+    puller.set_cache_cap(
+        config.cache_max_size, [&engine](const Digest& digest) { engine.remove(digest); },
+        [&engine](const Digest& digest) {
+          auto stats = engine.stats(digest);
+          return stats && stats->connections > 0;
+        });
     size_t reseeded = puller.reseed_cached();
 
-    origin::OriginServer server(puller, registry, metrics);
+    origin::OriginServer server(puller, registry, metrics, config.cluster);
     uint16_t port = server.bind(config.listen);
     server.start();
     spdlog::info("listening on {} (HTTP) and {} (peers{}); tracker {}; {}; cache {}; reseeded {}",
                  config::HostPort{config.listen.host, port}.str(),
                  config::HostPort{config.peer_listen.host, engine.listen_port()}.str(),
                  config.advertise_host.empty() ? "" : ", advertised as " + config.advertise_host,
-                 config.tracker, objects.describe(), config.cache_dir, reseeded);
+                 config.tracker, objects->describe(), config.cache_dir, reseeded);
 
     std::string signal = http::wait_for_shutdown_signal();
     spdlog::info("{} received, stopping", signal);

@@ -1,21 +1,31 @@
 #pragma once
-// fanout-origin's HTTP API: a blob's metainfo and its bytes (ranged), pulled on first request.
-//   GET /v1/blobs/{digest}/metainfo   canonical bencoded metainfo
-//   GET /v1/blobs/{digest}            the blob, with Range support
+// fanout-origin's HTTP API: a blob's metainfo and its bytes (ranged), pulled on first request;
+// uploads; prefetch and its progress. A digest this origin does not own is redirected.
+//   GET  /v1/blobs/{digest}/metainfo   canonical bencoded metainfo
+//   GET  /v1/blobs/{digest}            the blob, with Range support
+//   PUT  /v1/blobs/{digest}            upload (verified, written to the object store, seeded)
+//   POST /v1/blobs/{digest}/prefetch   pull now in the background; 202 at once
+//   GET  /v1/blobs/{digest}/status     {"state", "bytes_pulled", "size"[, "error"]}
 //   GET /healthz, GET /metrics
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "common/config/config.h"
 #include "common/http/http_server.h"
 #include "common/metrics/metrics.h"
+#include "common/placement/ring.h"
 #include "origin/blob_puller.h"
+#include "origin/config.h"
 #include "origin/origin_metrics.h"
 
 namespace fanout::origin {
 
 class OriginServer {
  public:
-  OriginServer(BlobPuller& puller, metrics::Registry& registry, OriginMetrics& metrics);
+  // An empty cluster (no origins listed) owns every digest.
+  OriginServer(BlobPuller& puller, metrics::Registry& registry, OriginMetrics& metrics,
+               ClusterConfig cluster = {});
 
   uint16_t bind(const config::HostPort& address) { return http_.bind(address); }
   void start() { http_.start(); }
@@ -24,10 +34,15 @@ class OriginServer {
 
  private:
   // The one place where the puller's errors become HTTP statuses.
-  std::shared_ptr<const PulledBlob> pull(const std::string& digest_param);
+  std::shared_ptr<const PulledBlob> pull(const Digest& digest);
+  // Parses the digest; when this origin does not own it, answers 307 to the best owner's same
+  // path and returns nullopt.
+  std::optional<Digest> owned_digest(const httplib::Request& req, httplib::Response& res);
 
   BlobPuller& puller_;
   OriginMetrics& metrics_;
+  ClusterConfig cluster_;
+  placement::Ring ring_;
   http::HttpServer http_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <iterator>
@@ -95,7 +96,7 @@ bool parse_flag(const std::string& field, const std::string& text) {
 // The raw values of the parameters the protocol defines, each allowed once.
 struct KnownParameters {
   std::optional<std::string> info_hash, peer_id, port, uploaded, downloaded, left, event, compact,
-      no_peer_id, numwant, ip, digest;
+      no_peer_id, numwant, ip, digest, zone, rack, origin;
 
   std::optional<std::string>* find(std::string_view key) {
     if (key == "info_hash") return &info_hash;
@@ -110,9 +111,58 @@ struct KnownParameters {
     if (key == "numwant") return &numwant;
     if (key == "ip") return &ip;
     if (key == "digest") return &digest;
+    if (key == "zone") return &zone;
+    if (key == "rack") return &rack;
+    if (key == "origin") return &origin;
     return nullptr;
   }
 };
+
+// Splits a raw query into strictly percent-decoded (key, value) pairs, within the size limits.
+template <typename Fn>
+void for_each_parameter(std::string_view query, Fn&& fn) {
+  if (query.size() > AnnounceRequest::kMaxQueryLength) {
+    fail("query longer than " + std::to_string(AnnounceRequest::kMaxQueryLength) + " bytes");
+  }
+  size_t count = 0;
+  for (size_t start = 0; start <= query.size();) {
+    size_t amp = query.find('&', start);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view pair = query.substr(start, amp - start);
+    start = amp + 1;
+    if (pair.empty()) continue;  // "a=1&&b=2" and a trailing '&' are harmless
+    if (++count > AnnounceRequest::kMaxParameters) {
+      fail("more than " + std::to_string(AnnounceRequest::kMaxParameters) + " parameters");
+    }
+    size_t eq = pair.find('=');
+    std::string key = percent_decode(pair.substr(0, eq), "a parameter name");
+    std::string value = eq == std::string_view::npos
+                            ? std::string()
+                            : percent_decode(pair.substr(eq + 1), "\"" + printable(key) + "\"");
+    fn(std::move(key), std::move(value));
+  }
+}
+
+void check_info_hash(const std::string& info_hash) {
+  if (info_hash.size() != 20 && info_hash.size() != 32) {
+    fail("\"info_hash\" must be 20 or 32 bytes, got " + std::to_string(info_hash.size()));
+  }
+}
+
+// Labels end up in logs, metrics and Redis keys: a small safe alphabet, bounded length.
+std::string parse_label(const char* field, const std::string& text) {
+  bool ok = text.size() <= AnnounceRequest::kMaxLabelLength;
+  for (char c : text) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == ':' || c == '-');
+  }
+  if (!ok) {
+    fail(std::string("\"") + field + "\" must be at most " +
+         std::to_string(AnnounceRequest::kMaxLabelLength) +
+         " characters of A-Z a-z 0-9 . _ : -, got \"" + printable(text) + "\"");
+  }
+  return text;
+}
 
 const std::string& required(const std::optional<std::string>& value, const char* field) {
   if (!value) fail(std::string("missing \"") + field + "\"");
@@ -129,7 +179,8 @@ uint16_t read_port(const char* p) {
 }
 
 std::chrono::seconds read_interval(const lt::bdecode_node& root, const char* key, bool needed) {
-  static constexpr int64_t kMaxInterval = 7 * 24 * 3600;  // a week: anything longer is a bug
+  // A week: anything longer is a bug, not a policy.
+  static constexpr int64_t kMaxInterval = int64_t{7} * 24 * 3600;
   lt::bdecode_node node = root.dict_find(key);
   if (!node) {
     if (needed) throw ProtoError(std::string("announce response: missing \"") + key + "\"");
@@ -254,36 +305,17 @@ AnnounceEvent parse_event(std::string_view text) {
 }
 
 AnnounceRequest parse_announce_query(std::string_view query) {
-  if (query.size() > AnnounceRequest::kMaxQueryLength) {
-    fail("query longer than " + std::to_string(AnnounceRequest::kMaxQueryLength) + " bytes");
-  }
   KnownParameters known;
-  size_t count = 0;
-  for (size_t start = 0; start <= query.size();) {
-    size_t amp = query.find('&', start);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(start, amp - start);
-    start = amp + 1;
-    if (pair.empty()) continue;  // "a=1&&b=2" and a trailing '&' are harmless
-    if (++count > AnnounceRequest::kMaxParameters) {
-      fail("more than " + std::to_string(AnnounceRequest::kMaxParameters) + " parameters");
-    }
-    size_t eq = pair.find('=');
-    std::string key = percent_decode(pair.substr(0, eq), "a parameter name");
-    std::string value = eq == std::string_view::npos
-                            ? std::string()
-                            : percent_decode(pair.substr(eq + 1), "\"" + printable(key) + "\"");
+  for_each_parameter(query, [&](std::string key, std::string value) {
     std::optional<std::string>* slot = known.find(key);
-    if (slot == nullptr) continue;  // other clients' extensions (key, trackerid, ...)
+    if (slot == nullptr) return;  // other clients' extensions (key, trackerid, ...)
     if (*slot) fail("\"" + key + "\" given more than once");
     *slot = std::move(value);
-  }
+  });
 
   AnnounceRequest r;
   r.info_hash = required(known.info_hash, "info_hash");
-  if (r.info_hash.size() != 20 && r.info_hash.size() != 32) {
-    fail("\"info_hash\" must be 20 or 32 bytes, got " + std::to_string(r.info_hash.size()));
-  }
+  check_info_hash(r.info_hash);
   r.peer_id = required(known.peer_id, "peer_id");
   if (r.peer_id.size() != 20) {
     fail("\"peer_id\" must be 20 bytes, got " + std::to_string(r.peer_id.size()));
@@ -317,6 +349,9 @@ AnnounceRequest parse_announce_query(std::string_view query) {
     if (digest.info_hash() != r.swarm_key()) fail("\"digest\" does not match \"info_hash\"");
     r.digest = digest;
   }
+  if (known.zone) r.zone = parse_label("zone", *known.zone);
+  if (known.rack) r.rack = parse_label("rack", *known.rack);
+  if (known.origin) r.origin = parse_flag("origin", *known.origin);
   return r;
 }
 
@@ -353,6 +388,9 @@ std::string encode_announce_query(const AnnounceRequest& r) {
   if (r.num_want) q += "&numwant=" + std::to_string(*r.num_want);
   if (r.ip) q += "&ip=" + percent_encode(r.ip->str());
   if (r.digest) q += "&digest=" + percent_encode(r.digest->str());
+  if (!r.zone.empty()) q += "&zone=" + percent_encode(r.zone);
+  if (!r.rack.empty()) q += "&rack=" + percent_encode(r.rack);
+  if (r.origin) q += "&origin=1";
   return q;
 }
 
@@ -453,6 +491,83 @@ AnnounceResponse decode_announce_response(std::string_view bencoded) {
   if (r.peers.size() > AnnounceResponse::kMaxPeers) {
     throw ProtoError("announce response: more than " + std::to_string(AnnounceResponse::kMaxPeers) +
                      " peers");
+  }
+  return r;
+}
+
+ScrapeRequest parse_scrape_query(std::string_view query) {
+  ScrapeRequest r;
+  for_each_parameter(query, [&](std::string key, std::string value) {
+    if (key != "info_hash") return;
+    check_info_hash(value);
+    if (std::find(r.info_hashes.begin(), r.info_hashes.end(), value) == r.info_hashes.end()) {
+      r.info_hashes.push_back(std::move(value));
+    }
+  });
+  return r;
+}
+
+std::string encode_scrape_query(const ScrapeRequest& request) {
+  std::string q;
+  for (const auto& hash : request.info_hashes) {
+    q += (q.empty() ? "info_hash=" : "&info_hash=") + percent_encode(hash);
+  }
+  return q;
+}
+
+std::string encode_scrape_response(const ScrapeResponse& response) {
+  if (!response.failure_reason.empty()) return encode_announce_failure(response.failure_reason);
+  lt::entry e(lt::entry::dictionary_t);
+  lt::entry& files = e["files"];
+  files = lt::entry(lt::entry::dictionary_t);
+  for (const auto& [hash, file] : response.files) {
+    lt::entry item(lt::entry::dictionary_t);
+    item["complete"] = static_cast<std::int64_t>(file.complete);
+    item["downloaded"] = static_cast<std::int64_t>(file.downloaded);
+    item["incomplete"] = static_cast<std::int64_t>(file.incomplete);
+    files[hash] = std::move(item);
+  }
+  std::string out;
+  lt::bencode(std::back_inserter(out), e);
+  return out;
+}
+
+ScrapeResponse decode_scrape_response(std::string_view bencoded) {
+  if (bencoded.size() > AnnounceResponse::kMaxEncodedSize) {
+    throw ProtoError("scrape response: larger than " +
+                     std::to_string(AnnounceResponse::kMaxEncodedSize) + " bytes");
+  }
+  constexpr int kTokenLimit = 64 + 8 * static_cast<int>(AnnounceResponse::kMaxPeers);
+  lt::error_code ec;
+  int error_pos = 0;
+  lt::bdecode_node root =
+      lt::bdecode({bencoded.data(), static_cast<long>(bencoded.size())}, ec, &error_pos,
+                  /*depth_limit=*/4, kTokenLimit);
+  if (ec) {
+    throw ProtoError("scrape response: not valid bencode at byte " + std::to_string(error_pos) +
+                     ": " + ec.message());
+  }
+  if (root.type() != lt::bdecode_node::dict_t)
+    throw ProtoError("scrape response: not a dictionary");
+  ScrapeResponse r;
+  if (lt::bdecode_node failure = root.dict_find("failure reason")) {
+    r.failure_reason = failure.type() == lt::bdecode_node::string_t && failure.string_length() > 0
+                           ? std::string(failure.string_ptr(), failure.string_length())
+                           : "tracker refused the scrape without a reason";
+    return r;
+  }
+  lt::bdecode_node files = root.dict_find_dict("files");
+  if (!files) throw ProtoError("scrape response: missing \"files\" dictionary");
+  for (int i = 0; i < files.dict_size(); ++i) {
+    auto [key, value] = files.dict_at(i);
+    if (value.type() != lt::bdecode_node::dict_t) {
+      throw ProtoError("scrape response: an entry of \"files\" is not a dictionary");
+    }
+    ScrapeFile file;
+    file.complete = read_count(value, "complete");
+    file.downloaded = read_count(value, "downloaded");
+    file.incomplete = read_count(value, "incomplete");
+    r.files.emplace_back(std::string(key), file);
   }
   return r;
 }

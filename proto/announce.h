@@ -1,10 +1,14 @@
 #pragma once
 // The BitTorrent HTTP tracker protocol: the announce request (BEP 3 query parameters) and its
-// bencoded answer (BEP 3, BEP 23 compact peers, BEP 7 IPv6 peers). Both directions live here so
-// the tracker and our own client share one codec and one set of limits.
+// bencoded answer (BEP 3, BEP 23 compact peers, BEP 7 IPv6 peers), and the scrape (BEP 48).
+// Both directions live here so the tracker and our own client share one codec and one set of
+// limits.
 //
 // fanout names a blob's swarm by the first 20 bytes of its sha256 digest (Digest::info_hash());
-// fanout's own clients add `digest=sha256:<hex>` so the tracker can map the swarm back to its blob.
+// fanout's own clients add extension parameters other clients never send:
+//   digest=sha256:<hex>  the blob, so the tracker can map the swarm back to it
+//   zone=, rack=         the peer's locality labels, for locality-aware peer selection
+//   origin=1             the peer is an origin (a seeder of last resort)
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -68,6 +72,12 @@ struct AnnounceRequest {
   bool no_peer_id = false;           // only matters for non-compact answers
   std::optional<uint32_t> num_want;  // absent = the tracker's default; the tracker caps it
   std::optional<IpAddress> ip;       // the `ip` parameter; absent = the connection's address
+  // Locality labels (fanout extension): at most kMaxLabelLength of [A-Za-z0-9._:-]; empty = none.
+  std::string zone;
+  std::string rack;
+  bool origin = false;  // fanout extension `origin=1`
+
+  static constexpr size_t kMaxLabelLength = 64;
 
   // The swarm's key: the info-hash truncated to 20 bytes, as BEP 52 does for v2 hashes on the
   // wire, so a 32-byte announce and a truncated one meet in the same swarm.
@@ -118,5 +128,30 @@ std::string encode_announce_failure(std::string_view reason);
 // Decodes a tracker's answer with bounded depth and token count. A failure answer comes back
 // with failure_reason set (not thrown); a malformed answer throws ProtoError naming the field.
 AnnounceResponse decode_announce_response(std::string_view bencoded);
+
+// BEP 48 scrape: GET /scrape?info_hash=..&info_hash=.. (each 20 or 32 bytes; a 32-byte hash is
+// keyed by its first 20, like announces). An empty list is a "full scrape".
+struct ScrapeRequest {
+  static constexpr size_t kMaxInfoHashes = AnnounceRequest::kMaxParameters;
+  std::vector<std::string> info_hashes;  // raw bytes, in request order, duplicates removed
+};
+// Same strictness as parse_announce_query; other parameters are ignored. Throws ProtoError.
+ScrapeRequest parse_scrape_query(std::string_view query);
+std::string encode_scrape_query(const ScrapeRequest& request);
+
+struct ScrapeFile {
+  uint64_t complete = 0;    // seeders
+  uint64_t downloaded = 0;  // "completed" events seen
+  uint64_t incomplete = 0;  // leechers
+  friend bool operator==(const ScrapeFile&, const ScrapeFile&) = default;
+};
+struct ScrapeResponse {
+  std::string failure_reason;
+  std::vector<std::pair<std::string, ScrapeFile>> files;  // info-hash as sent -> counts
+};
+// {"files": {<info_hash>: {"complete", "downloaded", "incomplete"}}}.
+std::string encode_scrape_response(const ScrapeResponse& response);
+// Bounded like decode_announce_response; a failure answer comes back with failure_reason set.
+ScrapeResponse decode_scrape_response(std::string_view bencoded);
 
 }  // namespace fanout::proto

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/registry/registry_config.h"
+#include "tracker/alias_routes.h"
 
 namespace fanout::tracker {
 
@@ -30,6 +32,33 @@ struct TrackerConfig {
   uint32_t max_num_want = 200;
   // Peers returned when an announce does not say numwant.
   uint32_t default_num_want = 50;
+  // Peer selection (tracker/peer_selector.h): origins are offered while fewer than
+  // origins_until_seeders agents hold the whole blob, at most max_origins per answer; these
+  // percentages of every answer are kept for peers outside the requester's rack and zone.
+  struct Selection {
+    uint32_t origins_until_seeders = 3;
+    uint32_t max_origins = 2;
+    uint32_t outside_rack_percent = 25;
+    uint32_t outside_zone_percent = 13;
+    // Peers of a swarm considered per announce (a random sample beyond this, plus origins).
+    uint32_t candidate_pool = 1000;
+  } selection;
+  // Where swarm state lives: "memory" (this process; the default) or "redis" (shared by every
+  // tracker pointed at the same server).
+  struct PeerStoreSettings {
+    std::string type = "memory";
+    config::HostPort redis{"127.0.0.1", 6379};
+    // Prefix of every Redis key, so trackers of different fleets can share one server.
+    std::string key_prefix = "fanout:";
+    // Timeout of one Redis command (connect, read, write).
+    std::chrono::milliseconds redis_timeout{std::chrono::seconds(2)};
+  } peer_store;
+  // The model registry behind GET /v1/models/{name}/aliases/{alias}: off unless a `registry`
+  // section is given (registry.url: a SQLite file path or a PostgreSQL connection string).
+  bool registry_enabled = false;
+  registry::RegistryOptions registry;
+  // Alias answers are cached for alias_cache.ttl; on PostgreSQL a flip also invalidates at once.
+  AliasResolverOptions alias_cache;
   // trace, debug, info, warn, error, off.
   std::string log_level = "info";
 

@@ -20,6 +20,7 @@ struct Flags {
   std::vector<std::string> overrides;
   std::string listen;
   std::vector<std::string> origins;
+  std::string registry;
   std::string log_level;
 };
 
@@ -34,6 +35,7 @@ fanout::tracker::TrackerConfig load_config(const Flags& flags) {
     for (const auto& origin : flags.origins) list.push_back(origin);
     root["origins"] = list;
   }
+  if (!flags.registry.empty()) root["registry"]["url"] = flags.registry;
   if (!flags.log_level.empty()) root["log_level"] = flags.log_level;
   return fanout::tracker::TrackerConfig::read(root);
 }
@@ -49,6 +51,8 @@ int main(int argc, char** argv) {
   app.add_option("--set", flags.overrides, "Override a config key: KEY=VALUE (repeatable)");
   app.add_option("--listen", flags.listen, "Address of the HTTP API, HOST:PORT");
   app.add_option("--origin", flags.origins, "Origin base URL for metainfo (repeatable)");
+  app.add_option("--registry", flags.registry,
+                 "Model registry for alias resolution: SQLite file or PostgreSQL conninfo");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
   CLI11_PARSE(app, argc, argv);
 

@@ -1,7 +1,8 @@
 #pragma once
-// The tracker's in-memory swarm state: per swarm (keyed by the 20-byte info-hash) the peers that
-// announced, with their address, bytes left and last announce. It is soft state: a peer silent
-// for longer than the TTL is dropped, and a restarted tracker rebuilds everything from announces.
+// The tracker's in-memory swarm state (the default PeerStore): per swarm (keyed by the 20-byte
+// info-hash) the peers that announced, with their address, bytes left and last announce. It is soft
+// state: a peer silent for longer than the TTL is dropped, and a restarted tracker rebuilds
+// everything from announces.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -15,33 +16,11 @@
 
 #include "common/digest/digest.h"
 #include "proto/announce.h"
+#include "tracker/peer_store.h"
 
 namespace fanout::tracker {
 
-// One peer's announce, as the registry needs it (the HTTP layer resolves the address).
-struct PeerAnnounce {
-  std::string info_hash;         // the swarm key: 20 bytes
-  std::optional<Digest> digest;  // the blob, when the client told us
-  std::string peer_id;
-  proto::IpAddress ip;
-  uint16_t port = 0;
-  uint64_t left = 0;
-  proto::AnnounceEvent event = proto::AnnounceEvent::kNone;
-};
-
-struct SwarmCounts {
-  uint32_t seeders = 0;  // peers with nothing left to download
-  uint32_t leechers = 0;
-  friend bool operator==(const SwarmCounts&, const SwarmCounts&) = default;
-};
-
-// Thrown when a new swarm would exceed SwarmRegistry::Limits::max_swarms.
-class SwarmLimitError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-class SwarmRegistry {
+class SwarmRegistry : public PeerStore {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
@@ -58,7 +37,10 @@ class SwarmRegistry {
   // Records an announce and returns the swarm's counts afterwards. A "stopped" announce removes
   // the peer (and an emptied swarm). A new peer in a full swarm replaces the longest silent
   // one. Throws SwarmLimitError when the announce would create one swarm too many.
-  SwarmCounts announce(const PeerAnnounce& announce);
+  SwarmCounts announce(const PeerAnnounce& announce) override;
+  std::vector<StoredPeer> candidates(const std::string& info_hash,
+                                     const std::string& exclude_peer_id, size_t limit) override;
+  ScrapeCounts scrape(const std::string& info_hash) override;
 
   // Up to num_want live peers of the swarm, drawn uniformly at random without repetition and in
   // random order, never the requester itself. A random sample (not "the newest" or "the
@@ -69,14 +51,15 @@ class SwarmRegistry {
 
   SwarmCounts counts(const std::string& info_hash);
   // The blob digest a client gave for this swarm, if any did.
-  std::optional<Digest> digest_of(const std::string& info_hash) const;
+  std::optional<Digest> digest_of(const std::string& info_hash) override;
 
   // Drops every expired peer and every emptied swarm; returns how many peers went. Swarms are
   // also swept lazily when touched; this catches the ones nobody announces to any more.
-  size_t expire();
+  size_t expire() override;
 
-  size_t swarm_count() const;
-  size_t peer_count() const;
+  size_t swarm_count() override;
+  size_t peer_count() override;
+  size_t largest_swarm() override;
 
  private:
   using TimePoint = std::chrono::steady_clock::time_point;
@@ -87,6 +70,8 @@ class SwarmRegistry {
     uint16_t port = 0;
     uint64_t left = 0;
     TimePoint last_announce;
+    Locality locality;
+    bool origin = false;
   };
 
   // Peers live in a vector (uniform sampling by index) with an id -> position index
@@ -96,6 +81,8 @@ class SwarmRegistry {
     std::vector<Peer> peers;
     std::unordered_map<std::string, size_t> position;
     uint32_t seeders = 0;
+    uint64_t completed = 0;               // "completed" events, for scrape
+    std::vector<std::string> origin_ids;  // few: always offered as candidates
     // No peer announced before this: a lower bound of the oldest last_announce, exact right
     // after a sweep. Re-announces only make the true oldest newer, so it stays a bound.
     TimePoint oldest_announce{};
@@ -111,6 +98,8 @@ class SwarmRegistry {
   size_t sweep_if_due(Swarm& swarm, TimePoint now);
   void evict_longest_silent(Swarm& swarm);
   static SwarmCounts counts_of(const Swarm& swarm);
+  // Up to k distinct random positions of the swarm other than `skip` (n = none), in random order.
+  std::vector<size_t> sample(const Swarm& swarm, size_t skip, size_t k);
 
   const Limits limits_;
   const Clock clock_;

@@ -1,11 +1,14 @@
 #include "tracker/tracker_server.h"
 
 #include <algorithm>
+#include <array>
+#include <random>
 #include <string_view>
 
 #include "common/http/http_error.h"
 #include "common/log/log.h"
 #include "proto/announce.h"
+#include "tracker/redis_peer_store.h"
 
 namespace fanout::tracker {
 namespace {
@@ -25,17 +28,59 @@ std::string_view query_of(const std::string& target) {
   return q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
 }
 
+std::unique_ptr<PeerStore> make_store(const TrackerConfig& config, SwarmRegistry::Clock clock) {
+  if (config.peer_store.type == "redis") {
+    RedisPeerStore::Options options;
+    options.address = config.peer_store.redis;
+    options.key_prefix = config.peer_store.key_prefix;
+    options.timeout = config.peer_store.redis_timeout;
+    options.peer_ttl = config.peer_ttl;
+    options.max_peers_per_swarm = config.max_peers_per_swarm;
+    options.max_swarms = config.max_swarms;
+    return std::make_unique<RedisPeerStore>(options);
+  }
+  return std::make_unique<SwarmRegistry>(
+      SwarmRegistry::Limits{config.peer_ttl, config.max_peers_per_swarm, config.max_swarms},
+      std::move(clock));
+}
+
+SelectionPolicy policy_of(const TrackerConfig& config) {
+  SelectionPolicy p;
+  p.origins_until_seeders = config.selection.origins_until_seeders;
+  p.max_origins = config.selection.max_origins;
+  p.max_num_want = config.max_num_want;
+  p.outside_rack_share = config.selection.outside_rack_percent / 100.0;
+  p.outside_zone_share = config.selection.outside_zone_percent / 100.0;
+  return p;
+}
+
+// Each request thread draws from its own generator: no lock, no shared state.
+PeerSelector::Random& thread_random() {
+  thread_local PeerSelector::Random random(std::random_device{}());
+  return random;
+}
+
 }  // namespace
 
 TrackerServer::TrackerServer(const TrackerConfig& config, metrics::Registry& registry,
-                             SwarmRegistry::Clock clock)
+                             SwarmRegistry::Clock clock, std::unique_ptr<PeerStore> store)
     : config_(config),
       metrics_(registry),
-      swarms_({config.peer_ttl, config.max_peers_per_swarm, config.max_swarms}, std::move(clock)),
+      store_(store ? std::move(store) : make_store(config, std::move(clock))),
+      gauges_per_announce_(dynamic_cast<SwarmRegistry*>(store_.get()) != nullptr),
+      selector_(policy_of(config)),
       metainfo_({config.origins}, metrics_.metainfo_fetches, metrics_.metainfo_cache_hits),
       http_("tracker", registry) {
+  if (config_.registry_enabled) {
+    registry_ = registry::open_registry(config_.registry);
+    aliases_ = std::make_unique<AliasResolver>(*registry_, config_.alias_cache, registry);
+    register_alias_routes(http_.routes(), *aliases_, registry);
+  }
   http_.routes().Get("/announce", [this](const httplib::Request& req, httplib::Response& res) {
     handle_announce(req, res);
+  });
+  http_.routes().Get("/scrape", [this](const httplib::Request& req, httplib::Response& res) {
+    handle_scrape(req, res);
   });
   http_.routes().Get(
       R"(/v1/metainfo/([^/]+))",
@@ -72,19 +117,51 @@ void TrackerServer::sweep_loop() {
   while (
       !sweep_wake_.wait_for(lock, sweep_period(config_.peer_ttl), [this] { return stopping_; })) {
     lock.unlock();
-    size_t dropped = swarms_.expire();
-    refresh_gauges();
-    if (dropped > 0) {
-      spdlog::info("dropped {} silent peers; {} swarms, {} peers remain", dropped,
-                   swarms_.swarm_count(), swarms_.peer_count());
+    try {
+      size_t dropped = store_->expire();
+      refresh_gauges();
+      metrics_.largest_swarm.set(static_cast<int64_t>(store_->largest_swarm()));
+      if (dropped > 0) {
+        spdlog::info("dropped {} silent peers; {} swarms, {} peers remain", dropped,
+                     metrics_.swarms.value(), metrics_.peers.value());
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("sweep failed: {}", e.what());
     }
     lock.lock();
   }
 }
 
 void TrackerServer::refresh_gauges() {
-  metrics_.swarms.set(static_cast<int64_t>(swarms_.swarm_count()));
-  metrics_.peers.set(static_cast<int64_t>(swarms_.peer_count()));
+  metrics_.swarms.set(static_cast<int64_t>(store_->swarm_count()));
+  metrics_.peers.set(static_cast<int64_t>(store_->peer_count()));
+}
+
+std::vector<proto::AnnouncePeer> TrackerServer::choose_peers(const proto::AnnounceRequest& request,
+                                                             uint32_t num_want) {
+  std::vector<proto::AnnouncePeer> out;
+  if (num_want == 0) return out;
+  std::vector<StoredPeer> stored =
+      store_->candidates(request.swarm_key(), request.peer_id, config_.selection.candidate_pool);
+  std::vector<SelectionCandidate> candidates;
+  candidates.reserve(stored.size());
+  for (const auto& p : stored) {
+    candidates.push_back({p.locality.zone, p.locality.rack, p.seeder, p.origin});
+  }
+  Locality requester{request.zone, request.rack};
+  auto chosen = selector_.select(candidates, requester, request.left == 0 && !request.origin,
+                                 num_want, thread_random());
+  std::array<uint64_t, kLocalityClassCount> by_class{};
+  out.reserve(chosen.size());
+  for (const auto& c : chosen) {
+    const StoredPeer& p = stored[c.index];
+    out.push_back(proto::AnnouncePeer{p.ip, p.port, p.peer_id});
+    ++by_class[static_cast<size_t>(c.locality)];
+  }
+  for (size_t i = 0; i < kLocalityClassCount; ++i) {
+    if (by_class[i] > 0) metrics_.selected[i]->inc(by_class[i]);
+  }
+  return out;
 }
 
 // Every outcome is HTTP 200 with a bencoded body: BitTorrent clients read a refusal from
@@ -105,6 +182,8 @@ void TrackerServer::handle_announce(const httplib::Request& req, httplib::Respon
     announce.port = request.port;
     announce.left = request.left;
     announce.event = request.event;
+    announce.locality = {request.zone, request.rack};
+    announce.origin = request.origin;
     if (request.ip) {
       announce.ip = *request.ip;
     } else if (auto source = proto::IpAddress::parse(req.remote_addr)) {
@@ -114,7 +193,7 @@ void TrackerServer::handle_announce(const httplib::Request& req, httplib::Respon
       return;
     }
 
-    SwarmCounts counts = swarms_.announce(announce);
+    SwarmCounts counts = store_->announce(announce);
     proto::AnnounceResponse response;
     response.interval = whole_seconds(config_.announce_interval);
     response.min_interval = std::max(std::chrono::seconds(1), response.interval / 2);
@@ -123,7 +202,7 @@ void TrackerServer::handle_announce(const httplib::Request& req, httplib::Respon
     if (request.event != proto::AnnounceEvent::kStopped) {
       uint32_t want =
           std::min(request.num_want.value_or(config_.default_num_want), config_.max_num_want);
-      response.peers = swarms_.select_peers(announce.info_hash, announce.peer_id, want);
+      response.peers = choose_peers(request, want);
     }
     res.status = 200;
     res.set_content(proto::encode_announce_response(response, request.compact, !request.no_peer_id),
@@ -138,12 +217,45 @@ void TrackerServer::handle_announce(const httplib::Request& req, httplib::Respon
   } catch (const SwarmLimitError& e) {
     spdlog::warn("refused announce from {}: {}", req.remote_addr, e.what());
     refuse(e.what());
+  } catch (const PeerStoreError& e) {
+    spdlog::error("announce from {} failed: {}", req.remote_addr, e.what());
+    refuse(std::string("tracker storage unavailable: ") + e.what());
   } catch (const std::exception& e) {
     // Never a 500 on /announce: the client still gets a reason it can show.
     spdlog::error("announce from {} failed: {}", req.remote_addr, e.what());
     refuse(std::string("internal tracker error: ") + e.what());
   }
-  refresh_gauges();
+  if (gauges_per_announce_) refresh_gauges();
+}
+
+// BEP 48. Like announces, every outcome is HTTP 200 and bencoded.
+void TrackerServer::handle_scrape(const httplib::Request& req, httplib::Response& res) {
+  metrics_.scrapes.inc();
+  res.status = 200;
+  proto::ScrapeResponse response;
+  try {
+    proto::ScrapeRequest request = proto::parse_scrape_query(query_of(req.target));
+    if (request.info_hashes.empty()) {
+      // A full scrape lists every swarm: unbounded work and an inventory for anyone who asks.
+      response.failure_reason = "scrape: name at least one info_hash (full scrapes are not served)";
+    } else {
+      for (const auto& hash : request.info_hashes) {
+        ScrapeCounts counts = store_->scrape(hash.substr(0, 20));
+        response.files.emplace_back(hash, proto::ScrapeFile{counts.peers.seeders, counts.downloaded,
+                                                            counts.peers.leechers});
+      }
+    }
+  } catch (const proto::ProtoError& e) {
+    response.failure_reason = std::string(e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("scrape from {} failed: {}", req.remote_addr, e.what());
+    response.failure_reason = std::string("internal tracker error: ") + e.what();
+  }
+  if (!response.failure_reason.empty()) {
+    metrics_.scrape_failures.inc();
+    spdlog::info("refused scrape from {}: {}", req.remote_addr, response.failure_reason);
+  }
+  res.set_content(proto::encode_scrape_response(response), "text/plain");
 }
 
 void TrackerServer::handle_metainfo(const httplib::Request& req, httplib::Response& res) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <exception>
 #include <stdexcept>
+#include <string_view>
 
 #include "common/http/byte_range.h"
 #include "common/http/http_error.h"
@@ -23,16 +24,41 @@ constexpr size_t kMaxLoggedBody = 512;
 
 std::string error_code_for(int status) {
   switch (status) {
-    case 400: return "bad_request";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 413: return "payload_too_large";
-    case 414: return "uri_too_long";
-    case 416: return "invalid_range";
-    case 500: return "internal";
-    case 503: return "unavailable";
-    default: return "http_" + std::to_string(status);
+    case 400:
+      return "bad_request";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 414:
+      return "uri_too_long";
+    case 416:
+      return "invalid_range";
+    case 500:
+      return "internal";
+    case 503:
+      return "unavailable";
+    default:
+      return "http_" + std::to_string(status);
   }
+}
+
+// True when the (percent-decoded) path has a "." or ".." segment or a NUL byte. No fanout route
+// has one, and a digest parameter that decodes to "../../etc/passwd" must be a 400 (a malformed
+// request), not a 404 from a route regex that stopped matching at the first '/'.
+bool is_traversal(const std::string& path) {
+  if (path.find('\0') != std::string::npos) return true;
+  for (size_t start = 0; start <= path.size();) {
+    size_t slash = path.find('/', start);
+    std::string_view segment(path.data() + start,
+                             (slash == std::string::npos ? path.size() : slash) - start);
+    if (segment == "." || segment == "..") return true;
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return false;
 }
 
 }  // namespace
@@ -47,12 +73,14 @@ HttpServer::HttpServer(std::string component, metrics::Registry& registry)
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
+  // Small answers (announces, errors) otherwise wait ~40 ms on Nagle + delayed ACK.
+  server_.set_tcp_nodelay(true);
 
   // The one place where typed errors become HTTP statuses.
   server_.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         try {
-          std::rethrow_exception(ep);
+          std::rethrow_exception(std::move(ep));
         } catch (const HttpError& e) {
           write_error(res, e.status(), e.error(), e.detail());
         } catch (const DigestError& e) {
@@ -66,32 +94,39 @@ HttpServer::HttpServer(std::string component, metrics::Registry& registry)
 
   // httplib calls this for every status >= 400: for its own errors (no route, malformed Range,
   // oversized request) the body is empty and gets our JSON; handler-made bodies are kept.
-  server_.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    disable_httplib_ranges(req);
-    if (res.body.empty() && !res.content_provider_) {
-      std::string detail;
-      if (res.status == 404) {
-        detail = "no route for " + req.method + " " + req.path;
-      } else if (res.status == 416) {
-        // httplib refuses a Range header it cannot parse before any handler runs.
-        detail = "cannot parse Range \"" + req.get_header_value("Range") + "\"";
-      } else {
-        detail = "request failed with HTTP " + std::to_string(res.status);
-      }
-      write_error(res, res.status, error_code_for(res.status), detail);
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server_.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        disable_httplib_ranges(req);
+        if (res.body.empty() && !res.content_provider_) {
+          std::string detail;
+          if (res.status == 404) {
+            detail = "no route for " + req.method + " " + req.path;
+          } else if (res.status == 416) {
+            // httplib refuses a Range header it cannot parse before any handler runs.
+            detail = "cannot parse Range \"" + req.get_header_value("Range") + "\"";
+          } else {
+            detail = "request failed with HTTP " + std::to_string(res.status);
+          }
+          write_error(res, res.status, error_code_for(res.status), detail);
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   // One log line per failed request, with the JSON error that explains it.
   server_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     // A 503 from /healthz is the normal answer while starting, polled often: not a failure.
     if (res.status < 400 || req.path == "/healthz") return;
-    std::string body = res.body.size() > kMaxLoggedBody ? res.body.substr(0, kMaxLoggedBody) + "..."
-                                                        : res.body;
+    std::string body =
+        res.body.size() > kMaxLoggedBody ? res.body.substr(0, kMaxLoggedBody) + "..." : res.body;
     auto level = res.status >= 500 ? spdlog::level::err : spdlog::level::info;
     spdlog::log(level, "{} {} {} -> {} {}", component_, req.method, req.path, res.status, body);
+  });
+
+  // Components register routes on routes(); this guard takes httplib's one pre-routing slot.
+  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!is_traversal(req.path)) return httplib::Server::HandlerResponse::Unhandled;
+    write_error(res, 400, "invalid_path", "path segments \".\" and \"..\" are not allowed");
+    return httplib::Server::HandlerResponse::Handled;
   });
 
   server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
@@ -108,9 +143,13 @@ HttpServer::HttpServer(std::string component, metrics::Registry& registry)
   });
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
-void HttpServer::set_ready(std::function<bool()> ready) { ready_ = std::move(ready); }
+void HttpServer::set_ready(std::function<bool()> ready) {
+  ready_ = std::move(ready);
+}
 
 uint16_t HttpServer::bind(const config::HostPort& address) {
   int port = address.port;

@@ -82,7 +82,9 @@ std::filesystem::path DirectoryStore::path_of(const std::string& key) const {
   return root_ / key;
 }
 
-std::string DirectoryStore::describe() const { return "directory " + root_.string(); }
+std::string DirectoryStore::describe() const {
+  return "directory " + root_.string();
+}
 
 std::optional<uint64_t> DirectoryStore::size(const std::string& key) {
   std::filesystem::path path = path_of(key);
@@ -116,9 +118,8 @@ void DirectoryStore::put(const std::string& key, const std::filesystem::path& so
   try {
     std::filesystem::create_directories(dest.parent_path());
     // A temp name beside the destination, so the rename is atomic and never crosses devices.
-    std::filesystem::path tmp =
-        dest.parent_path() / (".tmp-" + dest.filename().string() + "-" +
-                              std::to_string(std::random_device{}()));
+    std::filesystem::path tmp = dest.parent_path() / (".tmp-" + dest.filename().string() + "-" +
+                                                      std::to_string(std::random_device{}()));
     int in = fileio::open_or_throw(source, O_RDONLY);
     int out = -1;
     try {
@@ -127,7 +128,8 @@ void DirectoryStore::put(const std::string& key, const std::filesystem::path& so
       for (;;) {
         ssize_t n = ::read(in, buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::system_error(errno, std::generic_category(), "read " + source.string());
+        if (n < 0)
+          throw std::system_error(errno, std::generic_category(), "read " + source.string());
         if (n == 0) break;
         fileio::write_all(out, buf.data(), static_cast<size_t>(n), tmp);
       }

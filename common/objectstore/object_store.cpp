@@ -15,7 +15,8 @@ void validate_object_key(std::string_view key) {
   if (key.front() == '/') bad("must be relative, not start with '/'");
   for (size_t start = 0; start <= key.size();) {
     size_t slash = key.find('/', start);
-    std::string_view part = key.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    std::string_view part =
+        key.substr(start, slash == std::string_view::npos ? slash : slash - start);
     if (part.empty()) bad("has an empty path component");
     if (part == "." || part == "..") bad("must not contain \".\" or \"..\" components");
     if (slash == std::string_view::npos) break;
@@ -23,6 +24,8 @@ void validate_object_key(std::string_view key) {
   }
 }
 
-std::string blob_key(const Digest& digest) { return "blobs/sha256/" + digest.hex(); }
+std::string blob_key(const Digest& digest) {
+  return "blobs/sha256/" + digest.hex();
+}
 
 }  // namespace fanout

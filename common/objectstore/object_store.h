@@ -1,5 +1,5 @@
 #pragma once
-// Where blobs live before any fanout node has them: a directory today, S3 later. Origins read
+// Where blobs live before any fanout node has them: a directory or an S3 bucket. Origins read
 // each object once (streaming, never whole into memory); fanoutctl push writes them. Keys are
 // relative, slash-separated paths such as "blobs/sha256/<hex>" (see blob_key()).
 #include <cstddef>
@@ -19,6 +19,12 @@ namespace fanout {
 class ObjectStoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A failure worth retrying: a 5xx answer, a timeout, a reset connection, a body cut short.
+class TransientObjectStoreError : public ObjectStoreError {
+ public:
+  using ObjectStoreError::ObjectStoreError;
 };
 
 // The object does not exist.

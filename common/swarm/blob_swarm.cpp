@@ -124,12 +124,16 @@ std::future<void> BlobSwarm::shutdown() {
       self->ctx_.metrics.blobs_downloading.add(-1);
       self->finish(FetchResult{false, {}, "fetch stopped: the engine is shutting down", {}});
     }
+    self->fail_waiters();
     if (self->ctx_.discovery && self->announced_started_) {
       AnnounceRequest req;
       req.digest = self->info_.digest;
       req.peer_id.assign(self->ctx_.peer_id.begin(), self->ctx_.peer_id.end());
       req.port = self->ctx_.listen_port.load();
       req.ip = self->ctx_.settings.advertise_host;
+      req.zone = self->ctx_.settings.zone;
+      req.rack = self->ctx_.settings.rack;
+      req.is_origin = self->ctx_.settings.is_origin;
       req.event = "stopped";
       req.num_want = 0;
       auto discovery = self->ctx_.discovery;
@@ -147,12 +151,7 @@ std::future<void> BlobSwarm::shutdown() {
 
 void BlobSwarm::add_peers(std::vector<PeerAddress> peers) {
   asio::post(strand_, [self = shared_from_this(), peers = std::move(peers)] {
-    for (const auto& a : peers) {
-      if (a.port == self->ctx_.listen_port.load() && a.host == self->ctx_.settings.advertise_host) {
-        continue;  // ourselves
-      }
-      self->slots_.try_emplace(a);
-    }
+    for (const auto& a : peers) self->learn_peer(a);
     self->maybe_connect();
   });
 }
@@ -169,6 +168,7 @@ void BlobSwarm::tick() {
   }
   maybe_connect();
   maybe_announce();
+  maybe_fallback();
   update_stats();
   timer_.expires_after(kTick);
   timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) {
@@ -186,6 +186,9 @@ void BlobSwarm::maybe_announce() {
   req.peer_id.assign(ctx_.peer_id.begin(), ctx_.peer_id.end());
   req.port = ctx_.listen_port.load();
   req.ip = ctx_.settings.advertise_host;
+  req.zone = ctx_.settings.zone;
+  req.rack = ctx_.settings.rack;
+  req.is_origin = ctx_.settings.is_origin;
   {
     std::lock_guard lock(stats_mu_);
     req.uploaded = uploaded_;
@@ -231,11 +234,14 @@ void BlobSwarm::on_announce(AnnounceResponse response) {
     if (starved) interval = ctx_.settings.starved_announce_interval;
   }
   next_announce_ = Clock::now() + interval;
-  for (const auto& a : response.peers) {
-    if (a.port == ctx_.listen_port.load() && a.host == ctx_.settings.advertise_host) continue;
-    slots_.try_emplace(a);
-  }
+  for (const auto& a : response.peers) learn_peer(a);
   maybe_connect();
+}
+
+void BlobSwarm::learn_peer(const PeerAddress& a) {
+  if (a.port == ctx_.listen_port.load() && a.host == ctx_.settings.advertise_host) return;  // us
+  auto [it, added] = slots_.try_emplace(a);
+  if (added) it->second.order = next_slot_order_++;
 }
 
 // ---- connections ------------------------------------------------------------------------------
@@ -249,14 +255,16 @@ void BlobSwarm::maybe_connect() {
     if (p->hello_received) connected_ids.insert(p->id);
   }
   auto now = Clock::now();
-  std::vector<PeerAddress> candidates;
+  std::vector<std::pair<uint64_t, PeerAddress>> candidates;
   for (auto& [address, slot] : slots_) {
     if (slot.connected || slot.banned || slot.retry_after > now) continue;
     if (slot.id && connected_ids.count(*slot.id)) continue;  // already linked the other way
-    candidates.push_back(address);
+    candidates.emplace_back(slot.order, address);
   }
-  std::shuffle(candidates.begin(), candidates.end(), rng_);
-  for (const auto& address : candidates) {
+  // In the tracker's order: it already put the same rack first, then the same zone, randomly
+  // within each, so dialing in that order keeps traffic local without making a chain.
+  std::sort(candidates.begin(), candidates.end());
+  for (const auto& [order, address] : candidates) {
     if (outgoing >= ctx_.settings.max_peers_per_blob) break;
     if (ctx_.connections.load() >= ctx_.settings.max_connections) break;
     connect(address);
@@ -391,11 +399,14 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
   if (p->closed) return;
   p->closed = true;
   error_code ignored;
+  p->read_throttle.cancel();
+  p->write_throttle.cancel();
   p->socket.shutdown(tcp::socket::shutdown_both, ignored);
   p->socket.close(ignored);
   if (picker_) {
     for (auto& [piece, pending] : p->downloading) picker_->stopped(piece);
   }
+  pieces_in_flight_ -= static_cast<uint32_t>(p->downloading.size());
   p->downloading.clear();
   if (p->hello_received) {
     for (uint32_t i = 0; i < info_.piece_count(); ++i) {
@@ -519,13 +530,23 @@ void BlobSwarm::on_data_prefix(const PeerPtr& p, uint32_t payload) {
     p->discard.resize(payload);
     dest = p->discard.data();
   }
-  asio::async_read(p->socket, asio::buffer(dest, payload),
-                   asio::bind_executor(strand_, [self = shared_from_this(), p, prefix, target](
-                                                    error_code ec, size_t) {
-                     if (p->closed) return;
-                     if (ec) return self->close(p, ec.message(), true);
-                     self->on_data(p, prefix.piece, prefix.offset, target);
-                   }));
+  auto read_payload = [self = shared_from_this(), p, prefix, target, dest, payload] {
+    asio::async_read(p->socket, asio::buffer(dest, payload),
+                     asio::bind_executor(self->strand_, [self, p, prefix, target](error_code ec,
+                                                                                  size_t) {
+                       if (p->closed) return;
+                       if (ec) return self->close(p, ec.message(), true);
+                       self->on_data(p, prefix.piece, prefix.offset, target);
+                     }));
+  };
+  // Over the ingress budget: leave the bytes in the socket a while (TCP slows the sender).
+  auto wait = ctx_.ingress.reserve(payload);
+  if (wait.count() == 0) return read_payload();
+  p->read_throttle.expires_after(wait);
+  p->read_throttle.async_wait(asio::bind_executor(
+      strand_, [p, read_payload](error_code ec) {
+        if (!ec && !p->closed) read_payload();
+      }));
 }
 
 void BlobSwarm::on_data(const PeerPtr& p, uint32_t piece, uint32_t offset,
@@ -597,16 +618,31 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
 // ---- fetching ---------------------------------------------------------------------------------
 
 void BlobSwarm::fill_all() {
-  for (auto& p : std::vector<PeerPtr>(peers_)) fill_requests(p);
+  // In random order, so no peer (the origin, say) is always offered the free slots first.
+  std::vector<PeerPtr> order(peers_);
+  std::shuffle(order.begin(), order.end(), rng_);
+  for (auto& p : order) fill_requests(p);
 }
 
 void BlobSwarm::fill_requests(const PeerPtr& p) {
   if (!picker_ || complete_ || stopped_ || p->closed || !p->hello_received) return;
-  auto peer_has = [&](uint32_t i) { return wire::bit_get(p->bits, i); };
+  // An origin holds every piece; it reveals them a few at a time only to spread its upload,
+  // so a piece a reader waits for may be asked of it before it was shown.
+  auto peer_has = [&](uint32_t i) {
+    return wire::bit_get(p->bits, i) || (p->is_origin && picker_->priority(i));
+  };
   auto fetching = [&](uint32_t i) { return p->downloading.count(i) > 0; };
-  while (p->downloading.size() < ctx_.settings.pipeline_pieces) {
+  while (p->downloading.size() < ctx_.settings.pipeline_pieces &&
+         pieces_in_flight_ < ctx_.settings.max_pieces_in_flight) {
     auto piece = picker_->pick(peer_has, p->is_origin);
     if (!piece) piece = picker_->pick_endgame(peer_has, fetching, p->is_origin);
+    if (!piece) break;
+    start_piece(p, *piece);
+  }
+  // A waited-for piece does not queue behind a full pipeline: up to two go out on top of it.
+  auto has_wanted = [&](uint32_t i) { return picker_->priority(i) && peer_has(i); };
+  while (p->downloading.size() < ctx_.settings.pipeline_pieces + 2) {
+    auto piece = picker_->pick(has_wanted, p->is_origin);
     if (!piece) break;
     start_piece(p, *piece);
   }
@@ -620,6 +656,7 @@ void BlobSwarm::start_piece(const PeerPtr& p, uint32_t piece) {
   pending.blocks_left = block_count(piece);
   pending.got.assign(pending.blocks_left, 0);
   p->downloading.emplace(piece, std::move(pending));
+  ++pieces_in_flight_;
   std::string frames;
   for (uint32_t b = 0; b < block_count(piece); ++b) {
     frames += wire::encode_request({piece, b * ctx_.settings.block_size, block_size(piece, b)});
@@ -636,19 +673,22 @@ void BlobSwarm::cancel_piece(const PeerPtr& p, uint32_t piece) {
     frames += wire::encode_cancel({piece, b * ctx_.settings.block_size, block_size(piece, b)});
   }
   p->downloading.erase(it);
+  --pieces_in_flight_;
   picker_->stopped(piece);
   if (!frames.empty()) send(p, std::move(frames));
 }
 
 void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
   auto node = p->downloading.extract(piece);
+  --pieces_in_flight_;
   auto data = node.mapped().data;
   // Until verification reports back the piece is asked of no one else.
   picker_->stopped(piece);
   picker_->set_verifying(piece, true);
   auto partial = partial_;
+  Source source = p->is_origin ? Source::kOrigin : Source::kPeer;
   asio::post(ctx_.disk, [self = shared_from_this(), partial, data, piece, from = p->id,
-                         dialed = p->dialed, origin = p->is_origin] {
+                         dialed = p->dialed, source] {
     bool ok = false;
     std::string error;
     try {
@@ -656,22 +696,23 @@ void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
     } catch (const std::exception& e) {
       error = e.what();
     }
-    asio::post(self->strand_, [self, piece, ok, from, dialed, origin, error] {
-      self->on_verified(piece, ok, from, dialed, origin, error);
+    asio::post(self->strand_, [self, piece, ok, from, dialed, source, error] {
+      self->on_verified(piece, ok, from, dialed, source, error);
     });
   });
   fill_requests(p);
 }
 
 void BlobSwarm::on_verified(uint32_t piece, bool ok, wire::PeerId from,
-                            std::optional<PeerAddress> dialed, bool from_origin,
+                            std::optional<PeerAddress> dialed, Source source,
                             std::string error) {
   if (stopped_ || complete_) return;
   picker_->set_verifying(piece, false);
   if (!error.empty()) {
     spdlog::error("fetch {}: cannot write piece {}: {}", info_.digest.str(), piece, error);
-    finish(FetchResult{false, {}, "cannot write piece: " + error, {}});
     failed_ = true;
+    finish(FetchResult{false, {}, "cannot write piece: " + error, {}});
+    fail_waiters();
     return;
   }
   if (!ok) {
@@ -685,15 +726,27 @@ void BlobSwarm::on_verified(uint32_t piece, bool ok, wire::PeerId from,
     return;
   }
   if (picker_->have(piece)) return;  // an endgame duplicate lost the race
+  last_progress_ = Clock::now();
+  piece_done(piece, source);
+}
+
+// A verified piece from any source: count it, tell every peer, and finish when it was the last.
+void BlobSwarm::piece_done(uint32_t piece, Source source) {
   picker_->set_have(piece);
   uint32_t size = info_.piece_size(piece);
   ctx_.metrics.pieces_verified.inc();
-  (from_origin ? ctx_.metrics.bytes_from_origins : ctx_.metrics.bytes_from_peers).inc(size);
   {
     std::lock_guard lock(stats_mu_);
     downloaded_ += size;
-    (from_origin ? from_origins_ : from_peers_) += size;
+    switch (source) {
+      case Source::kPeer: from_peers_ += size, ctx_.metrics.bytes_from_peers.inc(size); break;
+      case Source::kOrigin: from_origins_ += size, ctx_.metrics.bytes_from_origins.inc(size); break;
+      case Source::kFallback:
+        from_fallback_ += size, ctx_.metrics.bytes_from_fallback.inc(size);
+        break;
+    }
   }
+  check_waiters();
   std::string have = wire::encode(wire::Have{piece});
   for (auto& p : std::vector<PeerPtr>(peers_)) {
     if (!p->hello_received) continue;
@@ -722,10 +775,12 @@ void BlobSwarm::on_committed(std::filesystem::path path, std::string error) {
     spdlog::error("fetch {}: {}", info_.digest.str(), error);
     failed_ = true;
     finish(FetchResult{false, {}, error, {}});
+    fail_waiters();
     for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
     return;
   }
   complete_ = true;
+  check_waiters();
   ctx_.metrics.blobs_downloading.add(-1);
   ctx_.metrics.blobs_seeding.add(1);
   announce_completed_ = true;
@@ -768,28 +823,43 @@ void BlobSwarm::on_request(const PeerPtr& p, const wire::Request& r) {
 }
 
 void BlobSwarm::serve_uploads(const PeerPtr& p) {
-  while (!p->closed && p->data_in_flight < kDataFramesInFlight && !p->upload_queue.empty()) {
-    wire::Request r = p->upload_queue.front();
-    p->upload_queue.pop_front();
-    auto block = std::make_shared<Buffer>(r.length);
-    uint64_t offset = info_.piece_offset(r.piece) + r.offset;
-    try {
-      if (seed_fd_ >= 0) {
-        fileio::pread_all(seed_fd_, block->data(), r.length, static_cast<off_t>(offset),
-                          info_.digest.str());
-      } else {
-        partial_->read(offset, block->data(), r.length);
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), e.what());
-      return close(p, "local read error", false);
+  while (!p->closed && !p->write_throttled && p->data_in_flight < kDataFramesInFlight &&
+         !p->upload_queue.empty()) {
+    auto wait = ctx_.egress.reserve(p->upload_queue.front().length);
+    if (wait.count() > 0) {
+      p->write_throttled = true;
+      p->write_throttle.expires_after(wait);
+      p->write_throttle.async_wait(
+          asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
+            p->write_throttled = false;
+            if (ec || p->closed) return;
+            self->send_block(p);
+            self->serve_uploads(p);
+          }));
+      return;
     }
-    ++p->data_in_flight;
-    send(p, wire::encode_data_prefix(r.piece, r.offset, r.length), std::move(block));
-    ctx_.metrics.bytes_to_peers.inc(r.length);
-    std::lock_guard lock(stats_mu_);
-    uploaded_ += r.length;
+    send_block(p);
   }
+}
+
+void BlobSwarm::send_block(const PeerPtr& p) {
+  if (p->upload_queue.empty()) return;  // cancelled while we waited for tokens
+  wire::Request r = p->upload_queue.front();
+  p->upload_queue.pop_front();
+  auto block = std::make_shared<Buffer>(r.length);
+  try {
+    if (!read(info_.piece_offset(r.piece) + r.offset, block->data(), r.length)) {
+      throw std::runtime_error("block not verified here");
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), e.what());
+    return close(p, "local read error", false);
+  }
+  ++p->data_in_flight;
+  send(p, wire::encode_data_prefix(r.piece, r.offset, r.length), std::move(block));
+  ctx_.metrics.bytes_to_peers.inc(r.length);
+  std::lock_guard lock(stats_mu_);
+  uploaded_ += r.length;
 }
 
 // Origin side: keep `pipeline_pieces` pieces revealed to each agent that it does not hold yet,
@@ -800,20 +870,11 @@ void BlobSwarm::reveal(const PeerPtr& p) {
   if (p->revealed.empty()) p->revealed.assign(wire::bitfield_bytes(info_.piece_count()), 0);
   std::string frames;
   while (p->reveal_pending.size() < ctx_.settings.pipeline_pieces) {
-    std::optional<uint32_t> best;
-    uint32_t best_score = UINT32_MAX;
-    uint64_t ties = 0;
-    for (uint32_t i = 0; i < info_.piece_count(); ++i) {
-      if (wire::bit_get(p->bits, i) || wire::bit_get(p->revealed, i)) continue;
-      uint32_t score = holders_[i] + reveal_count_[i];
-      if (score < best_score) {
-        best = i;
-        best_score = score;
-        ties = 1;
-      } else if (score == best_score && rng_() % ++ties == 0) {
-        best = i;
-      }
-    }
+    // A piece shown to another agent that nobody holds yet is on its way into the swarm:
+    // showing it again would send it twice, so it is shown only to a peer with nothing else
+    // to fetch (nobody stalls, and duplicates happen only in the last pieces).
+    std::optional<uint32_t> best = pick_reveal(p, /*allow_in_flight=*/false);
+    if (!best && p->reveal_pending.empty()) best = pick_reveal(p, /*allow_in_flight=*/true);
     if (!best) break;
     wire::bit_set(p->revealed, *best);
     p->reveal_pending.insert(*best);
@@ -821,6 +882,27 @@ void BlobSwarm::reveal(const PeerPtr& p) {
     frames += wire::encode(wire::Have{*best});
   }
   if (!frames.empty()) send(p, std::move(frames));
+}
+
+// The piece fewest peers hold or have been shown, among those this peer lacks and was not shown.
+std::optional<uint32_t> BlobSwarm::pick_reveal(const PeerPtr& p, bool allow_in_flight) {
+  std::optional<uint32_t> best;
+  uint32_t best_score = UINT32_MAX;
+  uint64_t ties = 0;
+  for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+    if (wire::bit_get(p->bits, i) || wire::bit_get(p->revealed, i)) continue;
+    bool in_flight = reveal_count_[i] > 0 && holders_[i] == 0;
+    if (in_flight != allow_in_flight) continue;
+    uint32_t score = holders_[i] + reveal_count_[i];
+    if (score < best_score) {
+      best = i;
+      best_score = score;
+      ties = 1;
+    } else if (score == best_score && rng_() % ++ties == 0) {
+      best = i;
+    }
+  }
+  return best;
 }
 
 // ---- writing ----------------------------------------------------------------------------------
@@ -874,10 +956,138 @@ BlobStats BlobSwarm::stats() const {
   BlobStats s = stats_;
   s.bytes_from_peers = from_peers_;
   s.bytes_from_origins = from_origins_;
+  s.bytes_from_fallback = from_fallback_;
   s.bytes_uploaded = uploaded_;
   s.pieces_failed = pieces_failed_;
   s.peers_banned = peers_banned_;
   return s;
+}
+
+}  // namespace fanout::swarm
+
+namespace fanout::swarm {
+
+// ---- streaming reads --------------------------------------------------------------------------
+
+std::shared_future<bool> BlobSwarm::prioritize(uint64_t offset, uint64_t length) {
+  auto promise = std::make_shared<std::promise<bool>>();
+  auto future = promise->get_future().share();
+  asio::post(strand_, [self = shared_from_this(), promise, offset, length] {
+    const auto& info = self->info_;
+    if (self->failed_ || self->stopped_ || offset > info.size || length > info.size - offset) {
+      return promise->set_value(false);
+    }
+    if (self->complete_ || length == 0) return promise->set_value(true);
+    uint32_t first = static_cast<uint32_t>(offset / info.piece_length);
+    uint32_t last = static_cast<uint32_t>((offset + length - 1) / info.piece_length);
+    bool ready = true;
+    for (uint32_t i = first; i <= last; ++i) {
+      if (self->picker_->have(i)) continue;
+      self->picker_->set_priority(i);
+      ready = false;
+    }
+    if (ready) return promise->set_value(true);
+    self->waiters_.push_back({first, last, promise});
+    self->fill_all();
+  });
+  return future;
+}
+
+bool BlobSwarm::read(uint64_t offset, void* out, size_t length) const {
+  if (offset > info_.size || length > info_.size - offset) return false;
+  if (length == 0) return true;
+  if (seed_fd_ >= 0) {
+    fileio::pread_all(seed_fd_, out, length, static_cast<off_t>(offset), info_.digest.str());
+    return true;
+  }
+  uint32_t first = static_cast<uint32_t>(offset / info_.piece_length);
+  uint32_t last = static_cast<uint32_t>((offset + length - 1) / info_.piece_length);
+  for (uint32_t i = first; i <= last; ++i) {
+    if (!partial_->has_piece(i)) return false;
+  }
+  partial_->read(offset, out, length);
+  return true;
+}
+
+void BlobSwarm::check_waiters() {
+  auto ready = [&](const RangeWaiter& w) {
+    if (complete_) return true;
+    for (uint32_t i = w.first; i <= w.last; ++i) {
+      if (!picker_->have(i)) return false;
+    }
+    return true;
+  };
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (ready(*it)) {
+      it->promise->set_value(true);
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void BlobSwarm::fail_waiters() {
+  for (auto& w : waiters_) w.promise->set_value(false);
+  waiters_.clear();
+}
+
+// ---- HTTP fallback ----------------------------------------------------------------------------
+
+// When no peer has delivered a piece for `fallback_after`, missing pieces come from the fallback
+// source (an origin's ranged GET), two at a time, verified like any other piece, until peers
+// deliver again.
+void BlobSwarm::maybe_fallback() {
+  if (!ctx_.fallback || complete_ || committing_ || stopped_ || failed_) return;
+  auto now = Clock::now();
+  if (now - last_progress_ < ctx_.settings.fallback_after || now < fallback_retry_after_) return;
+  while (fallback_running_ < 2) {
+    auto piece = picker_->pick([](uint32_t) { return true; }, /*from_origin=*/false);
+    if (!piece) break;
+    if (fallback_running_ == 0) {
+      spdlog::info("fetch {}: no progress from the swarm for {} ms, using the fallback",
+                   info_.digest.str(), ctx_.settings.fallback_after.count());
+    }
+    picker_->started(*piece);
+    ++fallback_running_;
+    uint64_t offset = info_.piece_offset(*piece);
+    uint32_t size = info_.piece_size(*piece);
+    asio::post(ctx_.disk, [self = shared_from_this(), fallback = ctx_.fallback,
+                           partial = partial_, piece = *piece, offset, size] {
+      bool ok = false;
+      std::string error;
+      try {
+        Buffer data(size);
+        fallback->read(self->info_.digest, offset, size, data.data());
+        ok = partial->write_piece(piece, data.data(), size);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      asio::post(self->strand_, [self, piece, ok, error] {
+        self->on_fallback_piece(piece, ok, error);
+      });
+    });
+  }
+}
+
+void BlobSwarm::on_fallback_piece(uint32_t piece, bool ok, std::string error) {
+  --fallback_running_;
+  picker_->stopped(piece);
+  if (stopped_ || complete_ || failed_) return;
+  if (!error.empty() || !ok) {
+    if (!ok && error.empty()) {
+      ctx_.metrics.pieces_failed.inc();
+      std::lock_guard lock(stats_mu_);
+      ++pieces_failed_;
+    }
+    spdlog::warn("fetch {}: fallback piece {}: {}", info_.digest.str(), piece,
+                 error.empty() ? "failed SHA-256 verification" : error);
+    fallback_retry_after_ = Clock::now() + std::chrono::seconds(1);
+    fill_all();
+    return;
+  }
+  if (picker_->have(piece)) return;
+  piece_done(piece, Source::kFallback);
 }
 
 }  // namespace fanout::swarm

@@ -39,6 +39,10 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   // once that ran on the strand.
   std::future<void> shutdown();
 
+  // See Engine::prioritize / Engine::read.
+  std::shared_future<bool> prioritize(uint64_t offset, uint64_t length);
+  bool read(uint64_t offset, void* out, size_t length) const;
+
   std::shared_future<FetchResult> result() const { return result_future_; }
   BlobStats stats() const;
   bool failed() const { return failed_.load(); }
@@ -50,7 +54,10 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
     bool connected = false;
     bool banned = false;
     std::optional<proto::wire::PeerId> id;
+    uint64_t order = 0;  // when the tracker first named it: its answers put nearby peers first
   };
+  uint64_t next_slot_order_ = 0;
+  void learn_peer(const PeerAddress& address);
 
   bool seeding() const { return complete_; }
   bool have(uint32_t piece) const;
@@ -83,8 +90,14 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void fill_all();
   void start_piece(const PeerPtr& p, uint32_t piece);
   void piece_received(const PeerPtr& p, uint32_t piece);
+  enum class Source { kPeer, kOrigin, kFallback };
   void on_verified(uint32_t piece, bool ok, proto::wire::PeerId from,
-                   std::optional<PeerAddress> dialed, bool from_origin, std::string error);
+                   std::optional<PeerAddress> dialed, Source source, std::string error);
+  void piece_done(uint32_t piece, Source source);
+  void maybe_fallback();
+  void on_fallback_piece(uint32_t piece, bool ok, std::string error);
+  void check_waiters();
+  void fail_waiters();
   void cancel_piece(const PeerPtr& p, uint32_t piece);
   void on_committed(std::filesystem::path path, std::string error);
   void finish(FetchResult result);
@@ -92,7 +105,9 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   // Serving.
   void on_request(const PeerPtr& p, const proto::wire::Request& r);
   void serve_uploads(const PeerPtr& p);
+  void send_block(const PeerPtr& p);
   void reveal(const PeerPtr& p);
+  std::optional<uint32_t> pick_reveal(const PeerPtr& p, bool allow_in_flight);
 
   // Writing.
   void send(const PeerPtr& p, std::string frame,
@@ -112,6 +127,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   int seed_fd_ = -1;
   std::shared_ptr<PartialBlob> partial_;
   std::unique_ptr<PiecePicker> picker_;  // only while fetching
+  uint32_t pieces_in_flight_ = 0;        // entries of every peer's `downloading`
   bool complete_ = false;
   bool committing_ = false;
   bool stopped_ = false;
@@ -124,6 +140,18 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   std::vector<uint32_t> holders_;        // origin: connected peers holding each piece
   std::vector<uint32_t> reveal_count_;   // origin: outstanding reveals of each piece
 
+  // Streaming readers waiting for pieces [first, last] to be verified.
+  struct RangeWaiter {
+    uint32_t first, last;
+    std::shared_ptr<std::promise<bool>> promise;
+  };
+  std::vector<RangeWaiter> waiters_;
+
+  // Fallback: progress means a piece verified from a peer; fallback pieces do not count.
+  Clock::time_point last_progress_ = Clock::now();
+  Clock::time_point fallback_retry_after_{};
+  uint32_t fallback_running_ = 0;
+
   // Announcing.
   bool announcing_ = false;
   bool announced_started_ = false;
@@ -133,7 +161,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   // Figures, readable from any thread.
   mutable std::mutex stats_mu_;
   BlobStats stats_;
-  uint64_t downloaded_ = 0, uploaded_ = 0, from_origins_ = 0, from_peers_ = 0;
+  uint64_t downloaded_ = 0, uploaded_ = 0, from_origins_ = 0, from_peers_ = 0, from_fallback_ = 0;
   uint32_t pieces_failed_ = 0, peers_banned_ = 0;
 
   std::promise<FetchResult> result_promise_;

@@ -106,11 +106,13 @@ struct Engine::Impl {
   mutable std::mutex mu;
   std::unordered_map<Digest, std::shared_ptr<BlobSwarm>> swarms;
 
-  Impl(Settings s, std::shared_ptr<PeerDiscovery> discovery, EngineMetrics& metrics)
+  Impl(Settings s, std::shared_ptr<PeerDiscovery> discovery, EngineMetrics& metrics,
+       std::shared_ptr<RangeSource> fallback)
       : settings(std::move(s)),
         disk(thread_count(settings)),
         ctx{io, disk, announcer, settings, std::move(discovery), metrics} {
     ctx.peer_id = random_peer_id();
+    ctx.fallback = std::move(fallback);
   }
 
   std::shared_ptr<BlobSwarm> find(const Digest& d) const {
@@ -147,8 +149,9 @@ struct Engine::Impl {
 };
 
 Engine::Engine(Settings settings, std::shared_ptr<PeerDiscovery> discovery,
-               EngineMetrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(settings), std::move(discovery), metrics)) {
+               EngineMetrics& metrics, std::shared_ptr<RangeSource> fallback)
+    : impl_(std::make_unique<Impl>(std::move(settings), std::move(discovery), metrics,
+                                   std::move(fallback))) {
   peer_id_.assign(impl_->ctx.peer_id.begin(), impl_->ctx.peer_id.end());
 }
 
@@ -218,6 +221,19 @@ std::shared_future<FetchResult> Engine::fetch(const proto::Metainfo& info,
   slot = std::make_shared<BlobSwarm>(impl_->ctx, info, std::move(partial));
   slot->start();
   return slot->result();
+}
+
+std::shared_future<bool> Engine::prioritize(const Digest& digest, uint64_t offset,
+                                            uint64_t length) {
+  if (auto s = impl_->find(digest)) return s->prioritize(offset, length);
+  std::promise<bool> unknown;
+  unknown.set_value(false);
+  return unknown.get_future().share();
+}
+
+bool Engine::read(const Digest& digest, uint64_t offset, void* out, size_t length) const {
+  auto s = impl_->find(digest);
+  return s && s->read(offset, out, length);
 }
 
 void Engine::add_peers(const Digest& digest, const std::vector<PeerAddress>& peers) {

@@ -27,6 +27,7 @@ struct BlobStats {
   uint64_t bytes_from_peers = 0;    // verified payload bytes from agents
   uint64_t bytes_from_origins = 0;  // verified payload bytes from origin seeders
   uint64_t bytes_uploaded = 0;      // payload bytes we served to others
+  uint64_t bytes_from_fallback = 0; // verified payload bytes from the HTTP fallback
   uint32_t pieces_failed = 0;       // pieces that failed SHA-256 verification
   uint32_t peers_banned = 0;
   uint32_t connections = 0;
@@ -46,6 +47,7 @@ struct EngineMetrics {
   metrics::Counter& bytes_from_peers;
   metrics::Counter& bytes_from_origins;
   metrics::Counter& bytes_to_peers;
+  metrics::Counter& bytes_from_fallback;
   metrics::Counter& pieces_verified;
   metrics::Counter& pieces_failed;
   metrics::Counter& peers_banned;
@@ -55,10 +57,21 @@ struct EngineMetrics {
   metrics::Gauge& blobs_downloading;
 };
 
+// Where a stuck fetch gets its missing pieces when the swarm makes no progress (an origin's
+// ranged HTTP endpoint in the agent). Blocking; called from the engine's disk pool. Must fill
+// exactly `length` bytes or throw; the engine verifies every piece it returns.
+class RangeSource {
+ public:
+  virtual ~RangeSource() = default;
+  virtual void read(const Digest& digest, uint64_t offset, uint32_t length, uint8_t* out) = 0;
+};
+
 class Engine {
  public:
   // `discovery` may be null: then peers come only from add_peers() and incoming connections.
-  Engine(Settings settings, std::shared_ptr<PeerDiscovery> discovery, EngineMetrics& metrics);
+  // `fallback` may be null: then a fetch waits for the swarm however long it takes.
+  Engine(Settings settings, std::shared_ptr<PeerDiscovery> discovery, EngineMetrics& metrics,
+         std::shared_ptr<RangeSource> fallback = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -75,6 +88,13 @@ class Engine {
   // Fetches a blob through the swarm into `store` (resuming a partial download if one exists).
   // Joins an ongoing fetch of the same digest. Once complete, the blob keeps being seeded.
   std::shared_future<FetchResult> fetch(const proto::Metainfo& info, const BlobStore& store);
+  // Streaming reads: fetch the pieces covering [offset, offset+length) before any other.
+  // The future is ready (true) once they are all verified, or false if the fetch failed or the
+  // blob is unknown here. Bytes in a ready range can be read with read().
+  std::shared_future<bool> prioritize(const Digest& digest, uint64_t offset, uint64_t length);
+  // Copies verified bytes of a blob being fetched or served; false if any byte of the range is
+  // not verified yet (or the blob is unknown).
+  bool read(const Digest& digest, uint64_t offset, void* out, size_t length) const;
   // Adds peers for a blob this engine serves or fetches (tests, or fallbacks).
   void add_peers(const Digest& digest, const std::vector<PeerAddress>& peers);
   // Stops serving or fetching `digest` and closes its connections.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/swarm/engine.h"
+#include "common/swarm/token_bucket.h"
 #include "proto/peer_wire.h"
 
 namespace fanout::swarm {
@@ -22,6 +23,9 @@ struct EngineContext {
   proto::wire::PeerId peer_id{};
   std::atomic<uint16_t> listen_port{0};
   std::atomic<uint32_t> connections{0};
+  TokenBucket ingress{settings.ingress_bytes_per_sec};
+  TokenBucket egress{settings.egress_bytes_per_sec};
+  std::shared_ptr<RangeSource> fallback;  // may be null
 };
 
 }  // namespace fanout::swarm

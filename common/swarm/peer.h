@@ -2,6 +2,7 @@
 // One connection to one peer about one blob. Plain state: the BlobSwarm that owns it runs all of
 // its logic on the blob's strand.
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <chrono>
@@ -22,9 +23,15 @@ namespace fanout::swarm {
 struct Peer {
   using Clock = std::chrono::steady_clock;
 
-  explicit Peer(boost::asio::ip::tcp::socket s) : socket(std::move(s)) {}
+  explicit Peer(boost::asio::ip::tcp::socket s)
+      : socket(std::move(s)), read_throttle(socket.get_executor()),
+        write_throttle(socket.get_executor()) {}
 
   boost::asio::ip::tcp::socket socket;
+  // Waits imposed by the node's ingress/egress token buckets.
+  boost::asio::steady_timer read_throttle;
+  boost::asio::steady_timer write_throttle;
+  bool write_throttled = false;
   bool outgoing = false;
   std::optional<PeerAddress> dialed;  // the listen address we connected to (outgoing only)
   std::string remote;                 // for logs

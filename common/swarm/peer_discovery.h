@@ -19,15 +19,20 @@ struct PeerAddress {
 };
 
 struct AnnounceRequest {
-  Digest digest;            // the swarm is named by the blob digest alone
-  std::string peer_id;      // 20 bytes
-  uint16_t port = 0;        // our peer-protocol port
-  std::string ip;           // announced address; empty = the tracker uses the source address
+  Digest digest;        // the swarm is named by the blob digest alone
+  std::string peer_id;  // 20 bytes
+  uint16_t port = 0;    // our peer-protocol port
+  std::string ip;       // announced address; empty = the tracker uses the source address
   uint64_t uploaded = 0;
   uint64_t downloaded = 0;
-  uint64_t left = 0;        // 0 = seeder
-  std::string event;        // "started", "completed", "stopped" or empty
+  uint64_t left = 0;  // 0 = seeder
+  std::string event;  // "started", "completed", "stopped" or empty
   uint32_t num_want = 50;
+  // Locality labels for the tracker's peer selection (`zone=`, `rack=`); empty = unknown.
+  // At most 64 characters of A-Z a-z 0-9 . _ : -
+  std::string zone;
+  std::string rack;
+  bool is_origin = false;  // sent as `origin=1`: an origin engine, a seeder of last resort
 };
 
 struct AnnounceResponse {

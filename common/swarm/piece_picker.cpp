@@ -7,6 +7,7 @@ PiecePicker::PiecePicker(uint32_t pieces, uint64_t seed)
       availability_(pieces, 0),
       in_flight_(pieces, 0),
       verifying_(pieces, 0),
+      priority_(pieces, 0),
       missing_(pieces),
       rng_(seed) {}
 

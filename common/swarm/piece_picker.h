@@ -26,6 +26,10 @@ class PiecePicker {
   void peer_lost(uint32_t piece) { --availability_[piece]; }
   uint32_t availability(uint32_t piece) const { return availability_[piece]; }
 
+  // Pieces a reader is waiting on (streaming reads) are picked before all others.
+  void set_priority(uint32_t piece) { priority_[piece] = 1; }
+  bool priority(uint32_t piece) const { return priority_[piece]; }
+
   // A piece whose bytes are all here and being hashed is neither picked nor duplicated.
   void set_verifying(uint32_t piece, bool on) { verifying_[piece] = on; }
 
@@ -48,6 +52,7 @@ class PiecePicker {
   std::vector<uint32_t> availability_;
   std::vector<uint32_t> in_flight_;
   std::vector<uint8_t> verifying_;
+  std::vector<uint8_t> priority_;
   uint32_t missing_;
   std::mt19937_64 rng_;
 };
@@ -56,10 +61,16 @@ template <typename PeerHas>
 std::optional<uint32_t> PiecePicker::pick(PeerHas peer_has, bool from_origin) {
   std::optional<uint32_t> best;
   uint32_t best_avail = UINT32_MAX;
+  bool best_priority = false;
   uint64_t ties = 0;
   for (uint32_t i = 0; i < have_.size(); ++i) {
     if (have_[i] || in_flight_[i] || verifying_[i] || !peer_has(i)) continue;
     if (from_origin && availability_[i] > 0) continue;
+    if (priority_[i] != best_priority) {
+      if (!priority_[i]) continue;  // a waited-for piece beats any rarity
+      best_priority = true;
+      best_avail = UINT32_MAX;
+    }
     if (availability_[i] < best_avail) {
       best = i;
       best_avail = availability_[i];

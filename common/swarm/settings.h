@@ -18,6 +18,10 @@ struct Settings {
   uint32_t block_size = 1u << 20;
   // Pieces requested ahead from one peer: enough in flight to fill a fast link.
   uint32_t pipeline_pieces = 4;
+  // Pieces of one blob being fetched at once, over all its peers. Kept small so each piece
+  // arrives quickly and can be shared at once: a node that asks every peer for several pieces
+  // splits its link over dozens of half-done pieces and has nothing to upload for a long time.
+  uint32_t max_pieces_in_flight = 4;
   // Outgoing connections this node opens per blob; incoming ones are capped by max_connections.
   uint32_t max_peers_per_blob = 8;
   // Hard cap on connections (incoming + outgoing) across all blobs on this node.
@@ -32,8 +36,20 @@ struct Settings {
   std::chrono::milliseconds peer_timeout{std::chrono::seconds(30)};
   // How long a peer that timed out or failed to connect is skipped.
   std::chrono::milliseconds peer_backoff{std::chrono::seconds(10)};
-  // Set on origins: marks this node's HELLO so agents count origin bytes apart.
+  // Set on origins: marks this node's HELLO so agents count origin bytes apart, and its
+  // announces so the tracker hands it out only while few agents have a blob.
   bool is_origin = false;
+  // Locality labels sent with every announce; the tracker prefers peers of the same rack, then
+  // the same zone. Empty = unknown.
+  std::string zone;
+  std::string rack;
+  // Token-bucket caps for payload bytes across every peer and blob on this node; 0 = unlimited.
+  // The benchmark uses them to stand in for NIC speeds.
+  uint64_t ingress_bytes_per_sec = 0;
+  uint64_t egress_bytes_per_sec = 0;
+  // With a fallback source set (Engine constructor), a fetch that verifies no piece for this
+  // long fetches its missing pieces from the fallback (an origin over HTTP), still verified.
+  std::chrono::milliseconds fallback_after{std::chrono::seconds(10)};
 };
 
 }  // namespace fanout::swarm

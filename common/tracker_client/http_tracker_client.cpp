@@ -37,6 +37,9 @@ proto::AnnounceRequest to_wire(const swarm::AnnounceRequest& request) {
   }
   wire.compact = true;
   wire.num_want = request.num_want;
+  wire.zone = request.zone;
+  wire.rack = request.rack;
+  wire.origin = request.is_origin;
   if (!request.ip.empty()) {
     wire.ip = proto::IpAddress::parse(request.ip);
     if (!wire.ip)

@@ -172,8 +172,8 @@ TEST_F(BadInput, AgentAnswersUnknownDigestWith404) {
 
 TEST_F(BadInput, OriginRefusesAnObjectWhoseBytesDoNotHashToItsName) {
   Digest claimed = put_mismatched_object();
-  for (const std::string& path : {"/v1/blobs/" + claimed.str() + "/metainfo",
-                                 "/v1/blobs/" + claimed.str()}) {
+  for (const std::string& path :
+       {"/v1/blobs/" + claimed.str() + "/metainfo", "/v1/blobs/" + claimed.str()}) {
     auto res = get(cluster_.origin_url(), path);
     ASSERT_TRUE(is_json_error(res, 0)) << "origin GET " << path;
     EXPECT_NE(detail_of(res).find(claimed.hex()), std::string::npos)
@@ -193,8 +193,7 @@ TEST_F(BadInput, AgentNeverStoresOrServesAnObjectWhoseBytesDoNotHashToItsName) {
     SCOPED_TRACE("attempt " + std::to_string(attempt));
     auto res = get(cluster_.agent_url(0), path);
     EXPECT_TRUE(is_json_error(res, 0)) << "agent GET " << path;
-    EXPECT_EQ(files_naming(cluster_.agent_cache_dir(0), claimed.hex()),
-              std::vector<std::string>{})
+    EXPECT_EQ(files_naming(cluster_.agent_cache_dir(0), claimed.hex()), std::vector<std::string>{})
         << "the agent's cache holds a file for a blob that failed verification";
   }
   EXPECT_EQ(files_naming(cluster_.origin_cache_dir(), claimed.hex()), std::vector<std::string>{})

@@ -7,7 +7,9 @@
 namespace fanout::test {
 namespace {
 
-std::string loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+std::string loopback(uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
 
 }  // namespace
 
@@ -29,8 +31,8 @@ Cluster::~Cluster() {
                                           std::vector<std::string> args) {
   args.insert(args.end(), {"--log-level", "info"});
   try {
-    node.process = std::make_unique<ChildProcess>(name, bin(binary), args,
-                                                  root_ / "logs" / (name + ".log"));
+    node.process =
+        std::make_unique<ChildProcess>(name, bin(binary), args, root_ / "logs" / (name + ".log"));
   } catch (const std::exception& e) {
     return ::testing::AssertionFailure() << "cannot start " << name << ": " << e.what();
   }
@@ -45,9 +47,8 @@ Cluster::~Cluster() {
   origin_.cache_dir = origin_cache_dir();
   return start(origin_, "origin", "fanout-origin",
                {"--listen", origin_url_.substr(7), "--peer-listen", loopback(free_port()),
-                "--advertise-host", "127.0.0.1", "--tracker", tracker_url_,
-                "--object-store-dir", object_store_dir().string(), "--cache-dir",
-                origin_.cache_dir.string()});
+                "--advertise-host", "127.0.0.1", "--tracker", tracker_url_, "--object-store-dir",
+                object_store_dir().string(), "--cache-dir", origin_.cache_dir.string()});
 }
 
 ::testing::AssertionResult Cluster::start_agents(int count) {
@@ -56,10 +57,10 @@ Cluster::~Cluster() {
     Node& node = agents_.emplace_back();
     node.url = "http://" + loopback(free_port());
     node.cache_dir = root_ / ("agent-" + std::to_string(index) + "-cache");
-    auto started = start(node, "agent-" + std::to_string(index), "fanout-agent",
-                         {"--listen", node.url.substr(7), "--peer-listen", loopback(free_port()),
-                          "--advertise-host", "127.0.0.1", "--tracker", tracker_url_,
-                          "--cache-dir", node.cache_dir.string()});
+    auto started = start(
+        node, "agent-" + std::to_string(index), "fanout-agent",
+        {"--listen", node.url.substr(7), "--peer-listen", loopback(free_port()), "--advertise-host",
+         "127.0.0.1", "--tracker", tracker_url_, "--cache-dir", node.cache_dir.string()});
     if (!started) return started;
   }
   return ::testing::AssertionSuccess();
@@ -82,8 +83,8 @@ std::string Cluster::logs(size_t lines_each) {
   std::string out;
   auto add = [&](Node& node) {
     if (!node.process) return;
-    out += "\n===== " + node.process->describe() + "\n      " + node.process->command() +
-           "\n" + node.process->log_tail(lines_each);
+    out += "\n===== " + node.process->describe() + "\n      " + node.process->command() + "\n" +
+           node.process->log_tail(lines_each);
   };
   add(tracker_);
   add(origin_);

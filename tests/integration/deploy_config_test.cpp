@@ -20,7 +20,9 @@ std::filesystem::path deploy_dir() {
   return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "deploy";
 }
 
-std::string loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+std::string loopback(uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
 
 // Starts `binary --config deploy/<config>` with the listen addresses and directories moved to
 // free ports and into the test's temp dir (flags override the file); waits for /healthz.

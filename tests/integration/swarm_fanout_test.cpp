@@ -56,8 +56,7 @@ Fetch fetch_blob(const std::string& agent_url, const Digest& digest, std::latch&
         }
         return true;
       });
-  fetch.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  fetch.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   if (!res) fetch.transport_error = httplib::to_string(res.error());
   fetch.digest = hash.finish();
   return fetch;

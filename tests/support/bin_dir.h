@@ -10,6 +10,8 @@
 namespace fanout::test {
 
 // FANOUT_BIN_DIR "/" name, e.g. bin("fanout-agent").
-inline std::string bin(const char* name) { return std::string(FANOUT_BIN_DIR "/") + name; }
+inline std::string bin(const char* name) {
+  return std::string(FANOUT_BIN_DIR "/") + name;
+}
 
 }  // namespace fanout::test

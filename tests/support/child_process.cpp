@@ -94,7 +94,9 @@ ChildProcess::ChildProcess(std::string name, const std::string& binary,
   }
 }
 
-ChildProcess::~ChildProcess() { stop(); }
+ChildProcess::~ChildProcess() {
+  stop();
+}
 
 void ChildProcess::reap(bool block) {
   if (pid_ < 0 || status_) return;
@@ -131,8 +133,7 @@ std::string ChildProcess::describe() {
     if (!running()) {
       return ::testing::AssertionFailure()
              << describe() << " before " << base_url << "/healthz answered\n"
-             << "command: " << command_ << "\n--- last lines of " << log_path_.string()
-             << " ---\n"
+             << "command: " << command_ << "\n--- last lines of " << log_path_.string() << " ---\n"
              << log_tail();
     }
     httplib::Client client(base_url);
@@ -148,8 +149,7 @@ std::string ChildProcess::describe() {
       return ::testing::AssertionFailure()
              << name_ << " not healthy at " << base_url << "/healthz after " << timeout.count()
              << " ms (last: " << last_error << "); " << describe() << "\n"
-             << "command: " << command_ << "\n--- last lines of " << log_path_.string()
-             << " ---\n"
+             << "command: " << command_ << "\n--- last lines of " << log_path_.string() << " ---\n"
              << log_tail();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

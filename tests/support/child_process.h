@@ -40,8 +40,8 @@ class ChildProcess {
 
   // Polls GET base_url + "/healthz" until it answers 200. Fails early, with the log tail, when
   // the process exits first or the timeout passes.
-  ::testing::AssertionResult wait_healthy(const std::string& base_url,
-                                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  ::testing::AssertionResult wait_healthy(
+      const std::string& base_url, std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
   // SIGTERM, wait up to `grace`, then SIGKILL; always reaps. Safe to call more than once.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));

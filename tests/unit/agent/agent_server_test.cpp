@@ -24,7 +24,8 @@ class AgentServerTest : public ::testing::Test {
   }
 
   proto::Metainfo metainfo(const Digest& d) {
-    if (d != digest_) throw TrackerClientError(TrackerClientError::Kind::kNotFound, 404, "HTTP 404");
+    if (d != digest_)
+      throw TrackerClientError(TrackerClientError::Kind::kNotFound, 404, "HTTP 404");
     proto::MetainfoBuilder b(content_.size());
     b.update(content_.data(), content_.size());
     return b.finish();

@@ -29,13 +29,15 @@ class BlobFetcherTest : public ::testing::Test {
 
   // A fake swarm: after `delay`, writes `swarm_bytes_` into the CAS (the CAS verifies them)
   // and reports the outcome.
-  std::unique_ptr<BlobFetcher> make_fetcher(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::unique_ptr<BlobFetcher> make_fetcher(
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return std::make_unique<BlobFetcher>(
         cas_,
         [this](const Digest& d) {
           ++metainfo_calls_;
           std::this_thread::sleep_for(delay_);
-          if (!known_) throw TrackerClientError(TrackerClientError::Kind::kNotFound, 404, "HTTP 404");
+          if (!known_)
+            throw TrackerClientError(TrackerClientError::Kind::kNotFound, 404, "HTTP 404");
           if (tracker_down_) {
             throw TrackerClientError(TrackerClientError::Kind::kUnreachable, 0, "refused");
           }

@@ -7,7 +7,9 @@
 namespace fanout::agent {
 namespace {
 
-AgentConfig read_yaml(const std::string& text) { return AgentConfig::read(YAML::Load(text)); }
+AgentConfig read_yaml(const std::string& text) {
+  return AgentConfig::read(YAML::Load(text));
+}
 
 std::string error_of(const std::string& text) {
   try {
@@ -97,6 +99,60 @@ TEST(AgentConfig, BadValuesAreNamed) {
   EXPECT_NE(error_of("tracker: ftp://x").find("tracker"), std::string::npos);
   EXPECT_NE(error_of("advertise_host: node-1.local").find("advertise_host"), std::string::npos);
   EXPECT_NE(error_of("log_level: chatty").find("log_level"), std::string::npos);
+}
+
+TEST(AgentConfigIssue5, ReadsCacheRatesFallbackAndWatch) {
+  AgentConfig c = read_yaml(R"(
+origins: [http://o1:7100, http://o2:7100]
+cache:
+  max_size: 10GiB
+  high_watermark: 90
+  low_watermark: 70
+watch: [llama@prod]
+watch_interval: 10s
+swarm:
+  ingress_rate: 20MiB
+  egress_rate: 1GiB
+  fallback_after: 3s
+)");
+  EXPECT_EQ(c.origins.size(), 2u);
+  EXPECT_EQ(c.cache.max_bytes, 10ull << 30);
+  EXPECT_EQ(c.cache.high_watermark_percent, 90u);
+  EXPECT_EQ(c.cache.low_watermark_percent, 70u);
+  EXPECT_EQ(c.watch, std::vector<std::string>{"llama@prod"});
+  EXPECT_EQ(c.swarm.ingress_bytes_per_sec, 20u << 20);
+  EXPECT_EQ(c.swarm.egress_bytes_per_sec, 1ull << 30);
+  EXPECT_EQ(c.swarm.fallback_after, std::chrono::seconds(3));
+  AgentConfig d = read_yaml("{}");
+  EXPECT_EQ(d.cache.max_bytes, 0u);
+  EXPECT_EQ(d.swarm.ingress_bytes_per_sec, 0u);
+}
+
+TEST(AgentConfigIssue5, BadValuesAreNamed) {
+  EXPECT_NE(error_of("cache: {high_watermark: 0}").find("cache.high_watermark"), std::string::npos);
+  EXPECT_NE(error_of("cache: {high_watermark: 50, low_watermark: 60}").find("cache.low_watermark"),
+            std::string::npos);
+  EXPECT_NE(error_of("watch: [llama]").find("watch"), std::string::npos);
+  EXPECT_NE(error_of("origins: [ftp://x]").find("origins"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {ingress_rate: fast}").find("swarm.ingress_rate"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fanout::agent
+
+namespace fanout::agent {
+namespace {
+
+TEST(AgentConfigLocality, ZoneAndRackReachTheEngineAndBadLabelsAreRefused) {
+  AgentConfig c = AgentConfig::read(YAML::Load("zone: us-east-1a\nrack: r12\n"));
+  EXPECT_EQ(c.swarm.zone, "us-east-1a");
+  EXPECT_EQ(c.swarm.rack, "r12");
+  try {
+    AgentConfig::read(YAML::Load("rack: \"r 12\"\n"));
+    FAIL() << "a rack with a space was accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("rack"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

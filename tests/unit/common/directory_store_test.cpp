@@ -30,8 +30,9 @@ TEST(ObjectKey, AcceptsRelativePaths) {
 }
 
 TEST(ObjectKey, RejectsEscapesAndOddPaths) {
-  for (const std::string& key : std::vector<std::string>{"", "/etc/passwd", "../x", "a/../../x", "a/..", "./a", "a//b", "a/",
-                          "a\\b", std::string("a\0b", 3)}) {
+  for (const std::string& key :
+       std::vector<std::string>{"", "/etc/passwd", "../x", "a/../../x", "a/..", "./a", "a//b", "a/",
+                                "a\\b", std::string("a\0b", 3)}) {
     EXPECT_THROW(validate_object_key(key), InvalidObjectKeyError) << key;
   }
 }

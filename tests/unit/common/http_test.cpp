@@ -212,6 +212,20 @@ TEST_F(HttpServerTest, ErrorsAreJson) {
   EXPECT_EQ(error_of(none).error, "not_found");
 }
 
+TEST_F(HttpServerTest, DotSegmentsAre400) {
+  for (const char* path : {"/digest/..%2F..%2Fetc%2Fpasswd", "/digest/sha256:..%2F..%2Fx",
+                           "/digest/.%2Fx", "/digest/a%00b"}) {
+    auto r = get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 400) << path << ": " << r->body;
+    EXPECT_FALSE(error_of(r).error.empty()) << path;
+  }
+  // Dots inside a segment are fine.
+  auto r = get("/digest/sha256:..x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(error_of(r).error, "invalid_digest");
+}
+
 TEST_F(HttpServerTest, ErrorBodiesAreNotSlicedByRange) {
   auto r = get("/teapot", "bytes=0-3");
   ASSERT_TRUE(r);

@@ -68,9 +68,10 @@ TEST_F(BlobPullerTest, PullsVerifiesStoresAndSeeds) {
   EXPECT_EQ(metrics_.objectstore_bytes_read.value(), size);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "cache" / "metainfo" / d.hex()));
 
-  // Already held: no second read, no second seed.
+  // Two 8 MiB parts, read once each; already held: no second read, no second seed.
+  EXPECT_EQ(counting_.opens, 2);
   EXPECT_EQ(puller->pull(d), blob);
-  EXPECT_EQ(counting_.opens, 1);
+  EXPECT_EQ(counting_.opens, 2);
   EXPECT_EQ(seeded_count(), 1u);
 }
 
@@ -190,6 +191,86 @@ TEST_F(BlobPullerTest, LostMetainfoIsRebuiltFromTheCacheNotTheObjectStore) {
   EXPECT_EQ(restarted->pull(d)->metainfo, first);
   EXPECT_EQ(counting_.opens, 1);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "cache" / "metainfo" / d.hex()));
+}
+
+// Fails the first `failures` range reads with a transient error, as a 5xx or a reset would.
+class FlakyObjectStore : public test::CountingObjectStore {
+ public:
+  FlakyObjectStore(ObjectStore& inner, int failures)
+      : CountingObjectStore(inner), failures_(failures) {}
+  std::unique_ptr<ObjectReader> open_range(const std::string& key, uint64_t offset,
+                                           uint64_t length) override {
+    if (failures_-- > 0) throw TransientObjectStoreError("injected 503 SlowDown");
+    return CountingObjectStore::open_range(key, offset, length);
+  }
+
+ private:
+  std::atomic<int> failures_;
+};
+
+TEST_F(BlobPullerTest, TransientFailuresAreRetriedWithBackoff) {
+  Digest d = put_random(10u << 20, 8);
+  FlakyObjectStore flaky(objects_, 3);
+  std::vector<std::chrono::milliseconds> sleeps;
+  PullOptions options;
+  options.part_size = 1u << 20;
+  options.concurrency = 1;
+  options.sleep = [&](std::chrono::milliseconds ms) { sleeps.push_back(ms); };
+  BlobPuller puller(flaky, cas_, dir_ / "cache" / "metainfo",
+                    [](const proto::Metainfo&, const std::filesystem::path&) {}, metrics_,
+                    options);
+  EXPECT_EQ(puller.pull(d)->metainfo.digest, d);
+  EXPECT_EQ(metrics_.objectstore_retries.value(), 3u);
+  ASSERT_EQ(sleeps.size(), 3u);
+  // Full jitter under a doubling cap: 100, 200, 400 ms.
+  EXPECT_LE(sleeps[0].count(), 100);
+  EXPECT_LE(sleeps[1].count(), 200);
+  EXPECT_LE(sleeps[2].count(), 400);
+  EXPECT_EQ(flaky.bytes_read, 10u << 20);
+}
+
+TEST_F(BlobPullerTest, GivingUpLeavesNothingBehind) {
+  Digest d = put_random(3u << 20, 9);
+  FlakyObjectStore flaky(objects_, 100);
+  PullOptions options;
+  options.max_attempts = 3;
+  options.sleep = [](std::chrono::milliseconds) {};
+  BlobPuller puller(flaky, cas_, dir_ / "cache" / "metainfo",
+                    [](const proto::Metainfo&, const std::filesystem::path&) {}, metrics_,
+                    options);
+  try {
+    puller.pull(d);
+    FAIL();
+  } catch (const ObjectStoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("gave up after 3 attempts"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(cas_.contains(d));
+  EXPECT_TRUE(std::filesystem::is_empty(cas_.tmp_dir()));
+  EXPECT_EQ(puller.status(d).state, PullStatus::State::kFailed);
+}
+
+TEST_F(BlobPullerTest, CacheCapEvictsTheLeastRecentlyUsedIdleBlobUnseedingItFirst) {
+  Digest a = put_random(2u << 20, 10), b = put_random(2u << 20, 11), c = put_random(2u << 20, 12);
+  auto puller = make_puller();
+  std::vector<Digest> unseeded;
+  puller->set_cache_cap(
+      5u << 20,
+      [&](const Digest& d) {
+        EXPECT_TRUE(cas_.contains(d)) << "unseeded after the file was removed";
+        unseeded.push_back(d);
+      },
+      [&](const Digest& d) { return d == b; });  // a swarm is fetching b
+  puller->pull(a);
+  puller->pull(b);
+  puller->pull(a);  // a is now more recent than b, but b is busy
+  puller->pull(c);
+  ASSERT_EQ(unseeded.size(), 1u);
+  EXPECT_EQ(unseeded[0], a);
+  EXPECT_FALSE(cas_.contains(a));
+  EXPECT_TRUE(cas_.contains(b));
+  EXPECT_TRUE(cas_.contains(c));
+  EXPECT_EQ(metrics_.evictions.value(), 1u);
+  EXPECT_EQ(puller->status(a).state, PullStatus::State::kAbsent);
 }
 
 }  // namespace

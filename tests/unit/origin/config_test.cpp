@@ -7,7 +7,9 @@
 namespace fanout::origin {
 namespace {
 
-OriginConfig read_yaml(const std::string& text) { return OriginConfig::read(YAML::Load(text)); }
+OriginConfig read_yaml(const std::string& text) {
+  return OriginConfig::read(YAML::Load(text));
+}
 
 std::string error_of(const std::string& text) {
   try {
@@ -61,7 +63,37 @@ TEST(OriginConfig, OverridesApply) {
 
 TEST(OriginConfig, UnknownKeysAreNamed) {
   EXPECT_NE(error_of("lisen: 1.2.3.4:5").find("lisen"), std::string::npos);
-  EXPECT_NE(error_of("object_store: {bucket: x}").find("object_store.bucket"), std::string::npos);
+  EXPECT_NE(error_of("object_store: {bukket: x}").find("object_store.bukket"), std::string::npos);
+  EXPECT_NE(error_of("cluster: {origins: [{id: a, url: 'http://a', weight: 2}], self: a}")
+                .find("cluster.origins[0].weight"),
+            std::string::npos);
+}
+
+TEST(OriginConfig, S3AndClusterKeys) {
+  auto c = OriginConfig::read(YAML::Load(
+      "object_store: {type: s3, endpoint: 'http://127.0.0.1:9000', bucket: b, prefix: p/,"
+      " addressing: virtual, timeout: 2s, multipart_threshold: 32MiB}\n"
+      "pull: {part_size: 4MiB, concurrency: 3, max_attempts: 2}\n"
+      "cluster: {self: o2, replicas: 1, origins: [{id: o1, url: 'http://h1:7100/'},"
+      " {id: o2, url: 'http://h2:7100'}]}\n"
+      "cache_max_size: 10GiB"));
+  EXPECT_EQ(c.object_store.type, "s3");
+  EXPECT_EQ(c.object_store.addressing, "virtual");
+  EXPECT_EQ(c.object_store.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.object_store.multipart_threshold, 32ull << 20);
+  EXPECT_EQ(c.pull.part_size, 4ull << 20);
+  EXPECT_EQ(c.pull.concurrency, 3u);
+  ASSERT_EQ(c.cluster.origins.size(), 2u);
+  EXPECT_EQ(c.cluster.origins[0].url, "http://h1:7100");
+  EXPECT_EQ(c.cluster.replicas, 1u);
+  EXPECT_EQ(c.cache_max_size, 10ull << 30);
+  EXPECT_NE(error_of("object_store: {type: s3, endpoint: 'http://x'}").find("object_store.bucket"),
+            std::string::npos);
+  EXPECT_NE(error_of("object_store: {type: s3, endpoint: 'http://x', bucket: b, addressing: vhost}")
+                .find("object_store.addressing"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: {self: z, origins: [{id: a, url: 'http://a'}]}").find("cluster.self"),
+            std::string::npos);
 }
 
 TEST(OriginConfig, BadValuesAreNamed) {

@@ -99,7 +99,8 @@ TEST_F(OriginServerTest, MalformedDigestIs400) {
 
 TEST_F(OriginServerTest, UnknownDigestIs404) {
   Digest unknown = Sha256::of("not in the object store");
-  for (std::string path : {"/v1/blobs/" + unknown.str(), "/v1/blobs/" + unknown.str() + "/metainfo"}) {
+  for (std::string path :
+       {"/v1/blobs/" + unknown.str(), "/v1/blobs/" + unknown.str() + "/metainfo"}) {
     auto r = client_->Get(path);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 404) << path;

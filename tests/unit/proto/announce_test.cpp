@@ -334,3 +334,54 @@ TEST(AnnounceResponseCodec, BoundsDepthTokensAndSize) {
 
 }  // namespace
 }  // namespace fanout::proto
+
+namespace fanout::proto {
+namespace {
+
+TEST(AnnounceQueryExtensions, LabelsAndOriginRoundTrip) {
+  AnnounceRequest r;
+  r.info_hash = std::string(20, 'i');
+  r.peer_id = std::string(20, 'p');
+  r.port = 7001;
+  r.zone = "us-east-1a";
+  r.rack = "rack_12.b:3";
+  r.origin = true;
+  AnnounceRequest back = parse_announce_query(encode_announce_query(r));
+  EXPECT_EQ(back.zone, "us-east-1a");
+  EXPECT_EQ(back.rack, "rack_12.b:3");
+  EXPECT_TRUE(back.origin);
+  r.origin = false;
+  r.zone.clear();
+  back = parse_announce_query(encode_announce_query(r));
+  EXPECT_FALSE(back.origin);
+  EXPECT_EQ(back.zone, "");
+  std::string base = encode_announce_query(r);
+  EXPECT_THROW(parse_announce_query(base + "&zone=a%2Fb"), ProtoError);
+  EXPECT_THROW(parse_announce_query(base + "&rack=" + std::string(65, 'r')), ProtoError);
+  EXPECT_THROW(parse_announce_query(base + "&origin=2"), ProtoError);
+}
+
+TEST(ScrapeCodec, QueryAndResponseRoundTrip) {
+  ScrapeRequest q{{std::string(20, '\x01'), std::string(32, '+')}};
+  ScrapeRequest back = parse_scrape_query(encode_scrape_query(q) + "&info_hash=" +
+                                          percent_encode(std::string(20, '\x01')) + "&x=1");
+  EXPECT_EQ(back.info_hashes, q.info_hashes);  // the duplicate is dropped, others ignored
+  EXPECT_TRUE(parse_scrape_query("").info_hashes.empty());
+  EXPECT_THROW(parse_scrape_query("info_hash=abc"), ProtoError);
+  EXPECT_THROW(parse_scrape_query("info_hash=%G0"), ProtoError);
+
+  ScrapeResponse r;
+  r.files.emplace_back(std::string(20, 'a'), ScrapeFile{3, 7, 2});
+  ScrapeResponse decoded = decode_scrape_response(encode_scrape_response(r));
+  ASSERT_EQ(decoded.files.size(), 1u);
+  EXPECT_EQ(decoded.files[0].first, std::string(20, 'a'));
+  EXPECT_EQ(decoded.files[0].second, (ScrapeFile{3, 7, 2}));
+
+  r.failure_reason = "no";
+  EXPECT_EQ(decode_scrape_response(encode_scrape_response(r)).failure_reason, "no");
+  EXPECT_THROW(decode_scrape_response("d5:filesi1ee"), ProtoError);
+  EXPECT_THROW(decode_scrape_response("garbage"), ProtoError);
+}
+
+}  // namespace
+}  // namespace fanout::proto

@@ -23,8 +23,8 @@ TEST(ErrorBody, DetailIsOptional) {
 }
 
 TEST(ErrorBody, RejectsWhatIsNotAnErrorBody) {
-  for (const char* text : {"", "[]", "{}", R"({"error":1})", R"({"error":"x","detail":2})",
-                           "not json"}) {
+  for (const char* text :
+       {"", "[]", "{}", R"({"error":1})", R"({"error":"x","detail":2})", "not json"}) {
     EXPECT_THROW(decode_error_body(text), ProtoError) << text;
   }
 }

@@ -1,0 +1,509 @@
+// fanout-bench fanout: the real fan-out harness. A tracker, K origins over one directory object
+// store and N real fanout-agent processes on loopback, each agent rate-limited to B MiB/s in and
+// out (standing in for its NIC); one random blob of S MiB. Three measurements in one run:
+//   1. single node: one more agent alone fetches the blob (then leaves): the time S/B really takes;
+//   2. direct pull: N clients GET the blob straight from the origins over HTTP, each reading at
+//      most B (as N nodes pulling from a bucket would);
+//   3. the swarm: the N agents are asked for the blob at the same moment.
+// Completion times are divided by the single-node time (issue 7's figure of merit); origin
+// egress and object-store reads come from the origins' /metrics, CPU from /proc.
+//   fanout-bench fanout --agents 20 --size-mib 256 --rate-mibps 20 --origins 1 --json out.json
+#include <fcntl.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "bench/sim/report.h"
+#include "common/digest/sha256.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace fanout;
+
+namespace {
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+uint16_t free_port() {
+  static std::set<uint16_t> handed_out;
+  for (;;) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    uint16_t port = ntohs(a.sin_port);
+    if (handed_out.insert(port).second) return port;
+  }
+}
+
+// One fanout binary: its own log, SIGKILL when we die (PR_SET_PDEATHSIG), SIGTERM on stop.
+class Process {
+ public:
+  Process(std::string name, const std::string& binary, std::vector<std::string> args,
+          const fs::path& log)
+      : name_(std::move(name)) {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int in = ::open("/dev/null", O_RDONLY);
+      ::dup2(in, 0), ::dup2(out, 1), ::dup2(out, 2);
+      std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary.c_str(), argv.data());
+      std::fprintf(stderr, "cannot execute %s\n", binary.c_str());
+      ::_exit(127);
+    }
+  }
+  ~Process() { stop(); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& name() const { return name_; }
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status;
+    return ::waitpid(pid_, &status, WNOHANG) == 0;
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) != 0) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // utime + stime in seconds, from /proc/<pid>/stat (0 once the process is gone).
+  double cpu_seconds() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    auto close = text.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    double utime = 0, stime = 0;
+    for (int i = 3; fields >> f; ++i) {
+      if (i == 14) utime = std::stod(f);
+      if (i == 15) {
+        stime = std::stod(f);
+        break;
+      }
+    }
+    return (utime + stime) / double(::sysconf(_SC_CLK_TCK));
+  }
+
+ private:
+  std::string name_;
+  pid_t pid_ = -1;
+};
+
+struct Server {
+  std::string host_port;  // 127.0.0.1:PORT
+  std::unique_ptr<Process> process;
+  std::string url() const { return "http://" + host_port; }
+};
+
+bool wait_healthy(Server& s, std::chrono::seconds timeout) {
+  auto t0 = Clock::now();
+  httplib::Client client(s.url());
+  client.set_connection_timeout(1);
+  while (Clock::now() - t0 < timeout) {
+    if (!s.process->running()) return false;
+    auto r = client.Get("/healthz");
+    if (r && r->status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// The sum of the samples called `name` in Prometheus text.
+double metric(const std::string& text, const std::string& name) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name, 0) != 0) continue;
+    char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+std::string get_metrics(const Server& s) {
+  httplib::Client client(s.url());
+  auto r = client.Get("/metrics");
+  return r && r->status == 200 ? r->body : std::string();
+}
+
+// Writes `size` random bytes into the directory object store under their digest.
+Digest put_random_object(const fs::path& objects, uint64_t size) {
+  fs::create_directories(objects / "blobs" / "sha256");
+  auto staging = objects / "staging.tmp";
+  Sha256 hash;
+  {
+    std::ofstream out(staging, std::ios::binary);
+    std::mt19937_64 rng(std::random_device{}());
+    std::vector<uint64_t> buf((1 << 20) / 8);
+    for (uint64_t left = size; left > 0;) {
+      for (auto& w : buf) w = rng();
+      size_t n = std::min<uint64_t>(left, buf.size() * 8);
+      out.write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(n));
+      hash.update(buf.data(), n);
+      left -= n;
+    }
+  }
+  Digest digest = hash.finish();
+  fs::rename(staging, objects / "blobs" / "sha256" / digest.hex());
+  return digest;
+}
+
+// GET url+path, reading the body at most `rate` bytes/s when rate > 0. Returns bytes read,
+// or -1 on any failure.
+int64_t fetch(const std::string& url, const std::string& path, double rate) {
+  httplib::Client client(url);
+  client.set_read_timeout(3600);
+  client.set_connection_timeout(10);
+  int64_t got = 0;
+  auto t0 = Clock::now();
+  auto r = client.Get(path, [&](const char*, size_t n) {
+    got += static_cast<int64_t>(n);
+    if (rate > 0) {
+      double ahead = double(got) / rate - since(t0);
+      if (ahead > 0) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+    }
+    return true;
+  });
+  if (!r || r->status != 200) return -1;
+  return got;
+}
+
+struct Phase {
+  std::vector<double> completion_sec;  // < 0: failed
+  double wall_sec = 0;
+};
+
+// Runs `n` fetches, all released at the same instant; times are since that instant.
+Phase fetch_all(const std::vector<std::string>& urls, const std::string& path, double rate,
+                uint64_t size) {
+  Phase phase;
+  phase.completion_sec.assign(urls.size(), -1);
+  std::atomic<bool> go{false};
+  std::atomic<size_t> ready{0};
+  Clock::time_point t0;
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < urls.size(); ++i) {
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      int64_t got = fetch(urls[i], path, rate);
+      if (got == static_cast<int64_t>(size)) phase.completion_sec[i] = since(t0);
+    });
+  }
+  while (ready.load() < urls.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  t0 = Clock::now();
+  go = true;
+  for (auto& t : threads) t.join();
+  phase.wall_sec = since(t0);
+  return phase;
+}
+
+struct Options {
+  int agents = 20;
+  uint64_t size_mib = 256;
+  double rate_mibps = 20;
+  int origins = 1;
+  unsigned agent_threads = 1;
+  std::string json;
+  std::string dir;
+  bool keep = false;
+  bool skip_direct = false;
+};
+
+int run_fanout(const Options& o) {
+  fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
+  fs::path root = o.dir.empty()
+                      ? fs::temp_directory_path() / ("fanout-bench-" + std::to_string(::getpid()))
+                      : fs::path(o.dir);
+  fs::remove_all(root);
+  fs::create_directories(root / "logs");
+  uint64_t size = o.size_mib << 20;
+  double rate = o.rate_mibps * 1048576.0;
+  std::string rate_arg = std::to_string(static_cast<uint64_t>(rate));
+  auto log = [&](const std::string& name) { return root / "logs" / (name + ".log"); };
+  int status = 0;
+  {
+    Server tracker{"127.0.0.1:" + std::to_string(free_port()), nullptr};
+    std::vector<Server> origins(o.origins);
+    for (auto& s : origins) s.host_port = "127.0.0.1:" + std::to_string(free_port());
+    std::vector<std::string> targs{"--listen", tracker.host_port, "--log-level", "warn"};
+    for (auto& s : origins) targs.insert(targs.end(), {"--origin", s.url()});
+    tracker.process = std::make_unique<Process>("tracker", (bin / "fanout-tracker").string(), targs,
+                                                log("tracker"));
+    if (!wait_healthy(tracker, std::chrono::seconds(20))) {
+      std::cerr << "tracker did not come up; see " << log("tracker") << "\n";
+      return 1;
+    }
+    std::cerr << "writing a " << o.size_mib << " MiB random object\n";
+    Digest digest = put_random_object(root / "objects", size);
+    std::string blob_path = "/v1/blobs/" + digest.str();
+    for (int i = 0; i < o.origins; ++i) {
+      std::string name = "origin-" + std::to_string(i);
+      origins[i].process = std::make_unique<Process>(
+          name, (bin / "fanout-origin").string(),
+          std::vector<std::string>{"--listen", origins[i].host_port, "--peer-listen",
+                                   "127.0.0.1:" + std::to_string(free_port()), "--advertise-host",
+                                   "127.0.0.1", "--tracker", tracker.url(), "--object-store-dir",
+                                   (root / "objects").string(), "--cache-dir",
+                                   (root / (name + "-cache")).string(), "--log-level", "warn"},
+          log(name));
+      if (!wait_healthy(origins[i], std::chrono::seconds(20))) {
+        std::cerr << name << " did not come up; see " << log(name) << "\n";
+        return 1;
+      }
+    }
+    // Every origin pulls the object once (and verifies it) before anyone is timed.
+    for (auto& s : origins) {
+      httplib::Client client(s.url());
+      client.set_read_timeout(600);
+      auto r = client.Get(blob_path + "/metainfo");
+      if (!r || r->status != 200) {
+        std::cerr << "origin " << s.url() << " could not pull the object\n";
+        return 1;
+      }
+    }
+    auto origin_counters = [&] {
+      double egress = 0, store = 0;
+      for (auto& s : origins) {
+        auto text = get_metrics(s);
+        egress += metric(text, "fanout_origin_bytes_to_peers_total") +
+                  metric(text, "fanout_origin_http_bytes_sent_total");
+        store += metric(text, "fanout_origin_objectstore_bytes_read_total");
+      }
+      return std::pair{egress, store};
+    };
+    auto start_agent = [&](const std::string& name) {
+      Server a{"127.0.0.1:" + std::to_string(free_port()), nullptr};
+      // The HTTP fallback (swarm.fallback_after) goes to our origins, as deployed.
+      std::vector<std::string> fallback;
+      for (auto& s : origins) fallback.insert(fallback.end(), {"--origin", s.url()});
+      a.process = std::make_unique<Process>(
+          name, (bin / "fanout-agent").string(),
+          fallback +
+              std::vector<std::string>{
+                  "--listen", a.host_port, "--peer-listen",
+                  "127.0.0.1:" + std::to_string(free_port()), "--advertise-host", "127.0.0.1",
+                  "--tracker", tracker.url(), "--cache-dir", (root / (name + "-cache")).string(),
+                  "--set", "swarm.ingress_rate=" + rate_arg, "--set",
+                  "swarm.egress_rate=" + rate_arg, "--set",
+                  "swarm.threads=" + std::to_string(o.agent_threads), "--log-level", "warn"},
+          log(name));
+      return a;
+    };
+
+    // 1. One agent alone.
+    std::cerr << "single node: one agent alone at " << o.rate_mibps << " MiB/s\n";
+    double single = 0;
+    {
+      Server solo = start_agent("agent-solo");
+      if (!wait_healthy(solo, std::chrono::seconds(20))) {
+        std::cerr << "agent-solo did not come up; see " << log("agent-solo") << "\n";
+        return 1;
+      }
+      auto p = fetch_all({solo.url()}, blob_path, 0, size);
+      if (p.completion_sec[0] < 0) {
+        std::cerr << "the solo agent failed to fetch; see " << log("agent-solo") << "\n";
+        return 1;
+      }
+      single = p.completion_sec[0];
+      solo.process->stop();  // announces "stopped": it must not seed the swarm below
+    }
+
+    // 2. Direct pull from the origins, each client reading at most B.
+    Phase direct;
+    double direct_egress = 0;
+    if (!o.skip_direct) {
+      std::cerr << "direct pull: " << o.agents << " HTTP clients on the origins\n";
+      auto before = origin_counters();
+      std::vector<std::string> urls;
+      for (int i = 0; i < o.agents; ++i) urls.push_back(origins[i % o.origins].url());
+      direct = fetch_all(urls, blob_path, rate, size);
+      direct_egress = origin_counters().first - before.first;
+    }
+
+    // 3. The swarm.
+    std::cerr << "swarm: starting " << o.agents << " agents\n";
+    std::vector<Server> agents;
+    for (int i = 0; i < o.agents; ++i) agents.push_back(start_agent("agent-" + std::to_string(i)));
+    for (auto& a : agents) {
+      if (!wait_healthy(a, std::chrono::seconds(60))) {
+        std::cerr << a.process->name() << " did not come up; see " << log(a.process->name())
+                  << "\n";
+        return 1;
+      }
+    }
+    std::cerr << "swarm: " << o.agents << " agents fetch at once\n";
+    auto before = origin_counters();
+    std::vector<double> cpu_before;
+    for (auto& a : agents) cpu_before.push_back(a.process->cpu_seconds());
+    double origin_cpu_before = 0;
+    for (auto& s : origins) origin_cpu_before += s.process->cpu_seconds();
+    double tracker_cpu_before = tracker.process->cpu_seconds();
+    std::vector<std::string> urls;
+    for (auto& a : agents) urls.push_back(a.url());
+    Phase swarm = fetch_all(urls, blob_path, 0, size);
+    auto after = origin_counters();
+    double agent_cpu = 0;
+    for (size_t i = 0; i < agents.size(); ++i) {
+      agent_cpu += agents[i].process->cpu_seconds() - cpu_before[i];
+    }
+    double origin_cpu = -origin_cpu_before;
+    for (auto& s : origins) origin_cpu += s.process->cpu_seconds();
+    double tracker_cpu = tracker.process->cpu_seconds() - tracker_cpu_before;
+    double from_peers = 0, from_origins = 0, fallback = 0;
+    for (auto& a : agents) {
+      auto text = get_metrics(a);
+      from_peers += metric(text, "fanout_agent_bytes_from_peers_total");
+      from_origins += metric(text, "fanout_agent_bytes_from_origins_total");
+      fallback += metric(text, "fanout_agent_bytes_from_fallback_total");
+    }
+
+    auto s = sim::summarize(swarm.completion_sec, single);
+    auto d = sim::summarize(direct.completion_sec, single);
+    double fluid = sim::fluid_limit_ratio(o.agents, double(size), rate, rate, 1e30);
+    unsigned cores = std::thread::hardware_concurrency();
+    nlohmann::json j;
+    j["tool"] = "fanout-bench fanout";
+    j["agents"] = o.agents;
+    j["size_bytes"] = size;
+    j["rate_bytes_per_sec"] = rate;
+    j["origins"] = o.origins;
+    j["agent_threads"] = o.agent_threads;
+    to_json(j, s);
+    j["origin_egress_copies"] = (after.first - before.first) / double(size);
+    // The whole run: each origin pulled the object once, however many phases it then served.
+    j["object_store_copies"] = after.second / double(size);
+    j["object_store_copies_per_origin"] = after.second / double(size) / o.origins;
+    j["agent_bytes_from_peers"] = from_peers;
+    j["agent_bytes_from_origins"] = from_origins;
+    j["agent_bytes_from_fallback"] = fallback;
+    if (!o.skip_direct) {
+      j["direct_p50_ratio"] = d.p50_ratio;
+      j["direct_max_seconds"] = d.max_seconds;
+      j["direct_max_ratio"] = d.max_ratio;
+      j["direct_origin_egress_copies"] = direct_egress / double(size);
+    }
+    j["fluid_limit_ratio"] = fluid;
+    j["swarm_wall_seconds"] = swarm.wall_sec;
+    j["cpu_seconds_agents"] = agent_cpu;
+    j["cpu_seconds_origins"] = origin_cpu;
+    j["cpu_seconds_tracker"] = tracker_cpu;
+    j["cpu_cores"] = cores;
+    j["cpu_busy_share"] = (agent_cpu + origin_cpu + tracker_cpu) / (swarm.wall_sec * cores);
+    std::vector<double> sorted = swarm.completion_sec;
+    j["completion_seconds"] = sorted;
+
+    std::printf("fanout-bench fanout: %d agents, %llu MiB, %.1f MiB/s per agent, %d origin(s)\n",
+                o.agents, static_cast<unsigned long long>(o.size_mib), o.rate_mibps, o.origins);
+    std::printf("  %-30s %10s %10s\n", "", "seconds", "ratio");
+    std::printf("  %-30s %10.2f %10.3f\n", "single node (one agent alone)", single, 1.0);
+    std::printf("  %-30s %10.2f %10.3f\n", "swarm p50", s.p50_seconds, s.p50_ratio);
+    std::printf("  %-30s %10.2f %10.3f\n", "swarm p99", s.p99_seconds, s.p99_ratio);
+    std::printf("  %-30s %10.2f %10.3f\n", "swarm max", s.max_seconds, s.max_ratio);
+    if (!o.skip_direct) {
+      std::printf("  %-30s %10.2f %10.3f\n", "direct pull max", d.max_seconds, d.max_ratio);
+    }
+    std::printf("  %-30s %10s %10.3f\n", "fluid-model limit", "", fluid);
+    std::printf(
+        "  origin egress %.3f copies (swarm phase); object store read %.3f copies "
+        "(%d origin(s)); %u unfinished\n",
+        j["origin_egress_copies"].get<double>(), j["object_store_copies"].get<double>(), o.origins,
+        s.unfinished);
+    std::printf(
+        "  CPU during the swarm: agents %.1f s, origins %.1f s, tracker %.1f s over "
+        "%.1f s wall on %u cores (%.0f%% busy)\n",
+        agent_cpu, origin_cpu, tracker_cpu, swarm.wall_sec, cores,
+        100 * j["cpu_busy_share"].get<double>());
+    if (!o.json.empty()) {
+      std::ofstream(o.json) << j.dump(2) << "\n";
+      auto why = sim::plot_cdf(
+          sim::png_beside(o.json),
+          "fanout-bench: " + std::to_string(o.agents) + " agents, " + std::to_string(o.size_mib) +
+              " MiB at " + std::to_string(int(o.rate_mibps)) + " MiB/s",
+          swarm.completion_sec, "swarm", direct.completion_sec, "direct pull from the origin");
+      if (!why.empty()) std::cerr << "warning: " << why << "\n";
+    }
+    if (s.unfinished) {
+      std::cerr << s.unfinished << " agent(s) did not finish; logs in " << root / "logs"
+                << "\n";
+      status = 1;
+    }
+    for (auto& a : agents) a.process->stop();
+  }
+  if (!o.keep && status == 0) fs::remove_all(root);
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fanout-bench: real fan-out benchmarks on this machine"};
+  app.require_subcommand(1);
+  Options o;
+  auto* fanout = app.add_subcommand("fanout", "N real agents fetch one blob at once (issue 7)");
+  fanout->add_option("--agents", o.agents, "Agents fetching at once")->capture_default_str();
+  fanout->add_option("--size-mib", o.size_mib, "Blob size in MiB")->capture_default_str();
+  fanout->add_option("--rate-mibps", o.rate_mibps, "Each agent's ingress and egress cap, MiB/s")
+      ->capture_default_str();
+  fanout->add_option("--origins", o.origins, "Origins (each pulls the object once)")
+      ->capture_default_str();
+  fanout->add_option("--agent-threads", o.agent_threads, "swarm.threads of each agent")
+      ->capture_default_str();
+  fanout->add_option("--json", o.json, "Write results here, and the CDF PNG beside it");
+  fanout->add_option("--dir", o.dir, "Scratch directory (default: a fresh one under /tmp)");
+  fanout->add_flag("--keep", o.keep, "Keep the scratch directory (logs, caches)");
+  fanout->add_flag("--skip-direct", o.skip_direct, "Skip the direct-pull baseline");
+  CLI11_PARSE(app, argc, argv);
+  if (o.agents < 1 || o.origins < 1 || o.size_mib < 1 || o.rate_mibps <= 0) {
+    std::cerr << "--agents, --origins, --size-mib and --rate-mibps must be positive\n";
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  return run_fanout(o);
+}

@@ -1,0 +1,66 @@
+#!/bin/bash
+# The origin's cold pull of one object from s3rver against `curl | sha256sum` of the same object,
+# in the same run. Prints both times and the ratio (origin / curl+sha256sum; <= 1 is the target).
+#   bench/pull_bench.sh [BUILD_DIR] [SIZE_MIB]      (defaults: build, 1024)
+# Needs node and `npm ci` in tests/s3rver.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+size_mib=${2:-1024}
+work=$(mktemp -d /tmp/fanout-pull-bench-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+s3_port=$(port)
+"$root/tests/s3rver/start.sh" "$s3_port" "$work/s3" > "$work/s3rver.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$s3_port/" && break; sleep 0.1; done
+
+sign=(--aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER)
+empty=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+head -c $((size_mib << 20)) /dev/urandom > "$work/object"
+hex=$(sha256sum "$work/object" | cut -d' ' -f1)
+key="fanout/blobs/sha256/$hex"
+curl -sf "${sign[@]}" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$work/object" \
+  "http://127.0.0.1:$s3_port/$key" > /dev/null
+rm "$work/object"
+
+now() { date +%s.%N; }
+t0=$(now)
+got=$(curl -sf "${sign[@]}" -H "x-amz-content-sha256: $empty" "http://127.0.0.1:$s3_port/$key" |
+  sha256sum | cut -d' ' -f1)
+t1=$(now)
+[ "$got" = "$hex" ] || { echo "curl got the wrong bytes" >&2; exit 1; }
+
+http_port=$(port)
+cat > "$work/origin.yaml" <<YAML
+object_store:
+  type: s3
+  endpoint: http://127.0.0.1:$s3_port
+  bucket: fanout
+  access_key_id: S3RVER
+  secret_access_key: S3RVER
+YAML
+"$build/bin/fanout-origin" --config "$work/origin.yaml" --listen "127.0.0.1:$http_port" \
+  --peer-listen "127.0.0.1:$(port)" --tracker "http://127.0.0.1:$(port)" \
+  --cache-dir "$work/cache" --log-level warn > "$work/origin.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz" && break; sleep 0.1; done
+t2=$(now)
+curl -sf -o /dev/null "http://127.0.0.1:$http_port/v1/blobs/sha256:$hex/metainfo"
+t3=$(now)
+
+python3 - "$t0" "$t1" "$t2" "$t3" "$size_mib" <<'PY'
+import sys
+t0, t1, t2, t3, mib = map(float, sys.argv[1:])
+curl, origin = t1 - t0, t3 - t2
+print(f"object {mib:.0f} MiB from s3rver")
+print(f"curl | sha256sum        : {curl:6.2f} s  {mib / curl:7.1f} MiB/s")
+print(f"origin cold pull+verify : {origin:6.2f} s  {mib / origin:7.1f} MiB/s  (ranged GETs, sha256, metainfo, CAS write)")
+print(f"ratio origin / curl+sha256sum = {origin / curl:.2f}  (target <= 1)")
+PY

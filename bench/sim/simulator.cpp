@@ -1,0 +1,584 @@
+#include "bench/sim/simulator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/swarm/piece_picker.h"
+#include "proto/metainfo.h"
+
+namespace fanout::sim {
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+
+struct Request {
+  uint32_t piece;
+  double done;  // bytes received so far
+};
+
+// One direction of a connection: `from` uploads to `to`, serving `to`'s requests in order.
+struct Link {
+  uint32_t from = kNone, to = kNone;
+  std::deque<Request> queue;
+  bool starved = false;   // the last fill found nothing to ask for
+  bool has_slot = false;  // holds one of the uploader's upload slots
+  double rate = 0;
+};
+
+struct Conn {
+  uint32_t a = kNone, b = kNone;  // a dialed b
+  bool open = true;
+  Link to_a, to_b;  // b -> a, a -> b
+  // When one end is an origin: what it revealed to the agent, and which reveals are pending.
+  std::vector<uint8_t> revealed;
+  std::unordered_set<uint32_t> reveal_pending;
+  Link& into(uint32_t node) { return node == a ? to_a : to_b; }
+  uint32_t other(uint32_t node) const { return node == a ? b : a; }
+};
+
+struct Node {
+  bool origin = false;
+  bool started = false, announced = false, complete = false;
+  double start_at = 0;
+  double next_announce = 0;
+  double up = 0, down = 0;
+  tracker::Locality locality;
+  std::unique_ptr<swarm::PiecePicker> picker;      // agents
+  std::unordered_map<uint32_t, uint32_t> conn_to;  // peer -> open conn
+  std::vector<uint32_t> known;                     // peers the tracker handed out
+  std::unordered_set<uint32_t> known_set;
+  std::unordered_map<uint32_t, double> retry_after;
+  uint32_t outgoing = 0;
+  uint64_t sent = 0;
+  // Origins: connected agents holding each piece, outstanding reveals of each piece.
+  std::vector<uint32_t> holders, reveal_count;
+  // Upload slots (upload_slots > 0): links served now and links waiting.
+  uint32_t serving = 0;
+  std::deque<std::pair<uint32_t, bool>> slot_waiters;  // (conn, into a?)
+
+  bool known_to_tracker() const { return origin || announced; }
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const SimConfig& c) : c_(c), rng_(c.seed), selector_(c.selection) {
+    piece_bytes_ = c.piece_bytes ? c.piece_bytes : proto::Metainfo::piece_length_for(c.size_bytes);
+    pieces_ = static_cast<uint32_t>((c.size_bytes + piece_bytes_ - 1) / piece_bytes_);
+    double fastest = std::max(c.node_down_bytes_per_sec, c.node_up_bytes_per_sec);
+    tick_ = c.tick_sec > 0 ? c.tick_sec : double(piece_bytes_) / fastest / 8;
+    double single = double(c.size_bytes) / std::min(c.node_down_bytes_per_sec, origin_up());
+    limit_ = c.time_limit_sec > 0 ? c.time_limit_sec : 100 * single + 60;
+
+    uint32_t racks = std::max(1u, c.zones) * std::max(1u, c.racks_per_zone);
+    std::uniform_real_distribution<double> spread(0, c.start_spread_sec);
+    for (uint32_t i = 0; i < c.origins; ++i) {
+      Node& o = nodes_.emplace_back();
+      o.origin = o.started = o.complete = true;
+      o.up = origin_up();
+      o.holders.assign(pieces_, 0);
+      o.reveal_count.assign(pieces_, 0);
+    }
+    for (uint32_t i = 0; i < c.nodes; ++i) {
+      Node& n = nodes_.emplace_back();
+      n.up = c.node_up_bytes_per_sec;
+      n.down = c.node_down_bytes_per_sec;
+      n.picker = std::make_unique<swarm::PiecePicker>(pieces_, rng_());
+      n.start_at = c.start_spread_sec > 0 ? spread(rng_) : 0;
+      n.next_announce = n.start_at + c.startup_sec;
+      uint32_t rack = i % racks;
+      if (c.zones > 1 || c.racks_per_zone > 1) {
+        n.locality.zone = "z" + std::to_string(rack / std::max(1u, c.racks_per_zone));
+        n.locality.rack = "r" + std::to_string(rack % std::max(1u, c.racks_per_zone));
+      }
+    }
+    result_.completion_sec.assign(c.nodes, -1);
+    result_.piece_bytes = piece_bytes_;
+    result_.pieces = pieces_;
+    result_.tick_sec = tick_;
+  }
+
+  SimResult run() {
+    double next_sample = 0;
+    double sample_every = std::max(tick_, double(c_.size_bytes) / c_.node_down_bytes_per_sec / 40);
+    for (now_ = 0; completed_ < c_.nodes && now_ < limit_; now_ += tick_) {
+      for (uint32_t i = c_.origins; i < nodes_.size(); ++i) {
+        Node& n = nodes_[i];
+        if (!n.started && now_ >= n.start_at) n.started = true;
+        if (n.started && !n.complete && now_ >= n.next_announce) announce(i);
+      }
+      allocate_rates();
+      for (size_t k = 0; k < conns_.size(); ++k) {
+        if (!conns_[k].open) continue;
+        advance(static_cast<uint32_t>(k), true);
+        if (conns_[k].open) advance(static_cast<uint32_t>(k), false);
+      }
+      if (now_ >= next_sample) {
+        sample_graph();
+        next_sample = now_ + sample_every;
+      }
+    }
+    result_.unfinished = c_.nodes - completed_;
+    result_.simulated_sec = now_;
+    for (uint32_t i = 0; i < c_.origins; ++i) result_.origin_bytes_sent += nodes_[i].sent;
+    for (uint32_t i = c_.origins; i < nodes_.size(); ++i) {
+      result_.peer_bytes_sent += nodes_[i].sent;
+    }
+    return std::move(result_);
+  }
+
+ private:
+  double origin_up() const {
+    return c_.origin_up_bytes_per_sec > 0 ? c_.origin_up_bytes_per_sec : c_.node_up_bytes_per_sec;
+  }
+  uint32_t piece_size(uint32_t piece) const {
+    uint64_t offset = uint64_t{piece} * piece_bytes_;
+    return static_cast<uint32_t>(std::min<uint64_t>(piece_bytes_, c_.size_bytes - offset));
+  }
+  bool node_has(uint32_t node, uint32_t piece) const {
+    const Node& n = nodes_[node];
+    return n.origin || n.complete || n.picker->have(piece);
+  }
+
+  // ---- tracker ----------------------------------------------------------------------------
+
+  void announce(uint32_t id) {
+    Node& n = nodes_[id];
+    n.announced = true;
+    // The PeerStore's candidates: every live peer when few, else a random sample plus origins.
+    std::vector<uint32_t> pool;
+    for (uint32_t i = 0; i < nodes_.size(); ++i) {
+      if (i != id && nodes_[i].known_to_tracker()) pool.push_back(i);
+    }
+    if (pool.size() > c_.candidate_pool) {
+      std::vector<uint32_t> sample;
+      std::vector<uint32_t> agents;
+      for (uint32_t i : pool) (nodes_[i].origin ? sample : agents).push_back(i);
+      for (size_t i = 0; i < c_.candidate_pool && i < agents.size(); ++i) {
+        size_t j = std::uniform_int_distribution<size_t>(i, agents.size() - 1)(rng_);
+        std::swap(agents[i], agents[j]);
+        sample.push_back(agents[i]);
+      }
+      pool = std::move(sample);
+    }
+    std::vector<tracker::SelectionCandidate> candidates;
+    candidates.reserve(pool.size());
+    for (uint32_t i : pool) {
+      const Node& p = nodes_[i];
+      candidates.push_back({p.locality.zone, p.locality.rack, p.complete, p.origin});
+    }
+    auto chosen = selector_.select(candidates, n.locality, n.complete, c_.num_want, rng_);
+    for (const auto& s : chosen) {
+      uint32_t peer = pool[s.index];
+      if (n.known_set.insert(peer).second) n.known.push_back(peer);
+    }
+    maybe_connect(id);
+    bool starved = n.conn_to.empty();
+    n.next_announce =
+        now_ + (starved ? c_.starved_announce_interval_sec : c_.announce_interval_sec);
+  }
+
+  // ---- connections ------------------------------------------------------------------------
+
+  void maybe_connect(uint32_t id) {
+    Node& n = nodes_[id];
+    if (n.complete) return;  // seeders wait for leechers to come to them
+    std::vector<uint32_t> candidates;
+    for (uint32_t peer : n.known) {
+      if (n.conn_to.count(peer)) continue;
+      auto it = n.retry_after.find(peer);
+      if (it != n.retry_after.end() && it->second > now_) continue;
+      candidates.push_back(peer);
+    }
+    std::shuffle(candidates.begin(), candidates.end(), rng_);
+    for (uint32_t peer : candidates) {
+      if (n.outgoing >= c_.peers_per_node) break;
+      if (n.conn_to.size() >= c_.max_connections) break;
+      if (nodes_[peer].conn_to.size() >= c_.max_connections) {
+        n.retry_after[peer] = now_ + c_.peer_backoff_sec;  // ERROR busy
+        continue;
+      }
+      open(id, peer);
+    }
+  }
+
+  void open(uint32_t a, uint32_t b) {
+    uint32_t k = static_cast<uint32_t>(conns_.size());
+    Conn& c = conns_.emplace_back();
+    c.a = a;
+    c.b = b;
+    c.to_a.from = b, c.to_a.to = a;
+    c.to_b.from = a, c.to_b.to = b;
+    nodes_[a].conn_to[b] = k;
+    nodes_[b].conn_to[a] = k;
+    ++nodes_[a].outgoing;
+    result_.max_connections_per_node =
+        std::max<double>(result_.max_connections_per_node,
+                         double(std::max(nodes_[a].conn_to.size(), nodes_[b].conn_to.size())));
+    // HELLO both ways: bitfields (an origin shows nothing and reveals instead).
+    for (uint32_t self : {a, b}) {
+      uint32_t peer = c.other(self);
+      Node& s = nodes_[self];
+      if (s.origin) {
+        for (uint32_t i = 0; i < pieces_; ++i) s.holders[i] += node_has(peer, i) ? 1 : 0;
+      } else if (!s.complete && !nodes_[peer].origin) {
+        for (uint32_t i = 0; i < pieces_; ++i) {
+          if (node_has(peer, i)) s.picker->peer_has(i);
+        }
+      }
+    }
+    for (uint32_t self : {a, b}) {
+      if (nodes_[self].origin) reveal(self, k);
+    }
+    fill(a, k);
+    fill(b, k);
+  }
+
+  void close(uint32_t k) {
+    Conn& c = conns_[k];
+    if (!c.open) return;
+    c.open = false;
+    nodes_[c.a].conn_to.erase(c.b);
+    nodes_[c.b].conn_to.erase(c.a);
+    --nodes_[c.a].outgoing;
+    for (uint32_t self : {c.a, c.b}) {
+      uint32_t peer = c.other(self);
+      Node& s = nodes_[self];
+      Link& in = c.into(self);
+      for (const auto& r : in.queue) {
+        if (!s.complete) s.picker->stopped(r.piece);
+      }
+      in.queue.clear();
+      release_slot(in);
+      if (s.origin) {
+        for (uint32_t i = 0; i < pieces_; ++i) s.holders[i] -= node_has(peer, i) ? 1 : 0;
+        for (uint32_t i : c.reveal_pending) --s.reveal_count[i];
+        c.reveal_pending.clear();
+      } else if (!s.complete && !nodes_[peer].origin) {
+        for (uint32_t i = 0; i < pieces_; ++i) {
+          if (node_has(peer, i)) s.picker->peer_lost(i);
+        }
+      }
+    }
+    for (uint32_t self : {c.a, c.b}) {
+      if (!nodes_[self].complete) {
+        fill_all(self);  // pieces this link was fetching are free again
+        maybe_connect(self);
+      }
+    }
+  }
+
+  // ---- fetching (BlobSwarm::fill_requests) ------------------------------------------------
+
+  void fill(uint32_t self, uint32_t k) {
+    Node& s = nodes_[self];
+    Conn& c = conns_[k];
+    if (s.origin || s.complete || !c.open) return;
+    Link& in = c.into(self);
+    uint32_t from = in.from;
+    bool from_origin = nodes_[from].origin;
+    auto peer_has = [&](uint32_t i) {
+      return from_origin ? c.revealed[i] != 0 : node_has(from, i);
+    };
+    auto fetching = [&](uint32_t i) {
+      return std::any_of(in.queue.begin(), in.queue.end(),
+                         [i](const Request& r) { return r.piece == i; });
+    };
+    if (from_origin && c.revealed.empty()) return;
+    bool was_idle = in.queue.empty();
+    while (in.queue.size() < c_.pipeline_pieces) {
+      ++result_.picks;
+      auto piece = s.picker->pick(peer_has, from_origin);
+      if (!piece) {
+        ++result_.picks;
+        piece = s.picker->pick_endgame(peer_has, fetching, from_origin);
+      }
+      if (!piece) {
+        in.starved = true;
+        break;
+      }
+      in.starved = false;
+      s.picker->started(*piece);
+      in.queue.push_back({*piece, 0});
+    }
+    if (was_idle && !in.queue.empty()) take_slot(k, self == c.a);
+  }
+
+  void fill_all(uint32_t self) {
+    std::vector<uint32_t> ks;
+    for (auto& [peer, k] : nodes_[self].conn_to) ks.push_back(k);
+    for (uint32_t k : ks) {
+      if (conns_[k].into(self).queue.size() < c_.pipeline_pieces) fill(self, k);
+    }
+  }
+
+  // A HAVE (or an origin's reveal) of `piece` reached `self` over connection k.
+  void on_have(uint32_t self, uint32_t k, uint32_t piece) {
+    Node& s = nodes_[self];
+    if (s.complete) return;
+    Link& in = conns_[k].into(self);
+    if (in.queue.size() >= c_.pipeline_pieces) return;
+    // A starved link only gains the announced piece: skip the scan when it cannot be picked.
+    if (in.starved && s.picker->have(piece)) return;
+    fill(self, k);
+  }
+
+  void piece_done(uint32_t self, uint32_t k, uint32_t piece) {
+    Node& s = nodes_[self];
+    s.picker->stopped(piece);
+    if (s.picker->have(piece)) return;  // an endgame duplicate lost the race
+    s.picker->set_have(piece);
+    // Cancel the other copies of this piece (endgame duplicates).
+    bool cancelled = false;
+    for (auto& [peer, other] : s.conn_to) {
+      if (other == k) continue;
+      Link& in = conns_[other].into(self);
+      for (auto it = in.queue.begin(); it != in.queue.end(); ++it) {
+        if (it->piece != piece) continue;
+        in.queue.erase(it);
+        s.picker->stopped(piece);
+        cancelled = true;
+        if (in.queue.empty()) release_slot(in);
+        break;
+      }
+    }
+    // HAVE to every connected peer.
+    std::vector<std::pair<uint32_t, uint32_t>> peers(s.conn_to.begin(), s.conn_to.end());
+    for (auto [peer, pk] : peers) {
+      Node& p = nodes_[peer];
+      if (p.origin) {
+        ++p.holders[piece];
+        Conn& c = conns_[pk];
+        if (c.reveal_pending.erase(piece)) {
+          --p.reveal_count[piece];
+          reveal(peer, pk);
+        }
+      } else if (!p.complete) {
+        p.picker->peer_has(piece);
+        on_have(peer, pk, piece);
+      }
+    }
+    if (s.picker->complete()) return complete(self);
+    fill(self, k);
+    if (cancelled) fill_all(self);
+  }
+
+  void complete(uint32_t self) {
+    Node& s = nodes_[self];
+    s.complete = true;
+    ++completed_;
+    result_.completion_sec[self - c_.origins] = now_in_tick_;
+    // The tracker counts it as a seeder at once (BlobSwarm announces "completed" immediately).
+    // Connections to origins and to other complete peers carry nothing any more.
+    std::vector<uint32_t> drop;
+    for (auto& [peer, k] : s.conn_to) {
+      if (nodes_[peer].origin || nodes_[peer].complete) drop.push_back(k);
+    }
+    for (uint32_t k : drop) close(k);
+    // Links into this node are now empty; release their slots.
+    for (auto& [peer, k] : s.conn_to) release_slot(conns_[k].into(self));
+  }
+
+  // ---- origins (BlobSwarm::reveal) --------------------------------------------------------
+
+  void reveal(uint32_t origin, uint32_t k) {
+    Node& o = nodes_[origin];
+    Conn& c = conns_[k];
+    uint32_t agent = c.other(origin);
+    if (nodes_[agent].complete) return;
+    if (c.revealed.empty()) c.revealed.assign(pieces_, 0);
+    while (c.reveal_pending.size() < c_.pipeline_pieces) {
+      std::optional<uint32_t> best;
+      uint32_t best_score = UINT32_MAX;
+      uint64_t ties = 0;
+      bool idle = c.reveal_pending.empty();
+      for (uint32_t i = 0; i < pieces_; ++i) {
+        if (node_has(agent, i) || c.revealed[i]) continue;
+        if (!idle && o.reveal_count[i] > 0 && o.holders[i] == 0) continue;
+        uint32_t score = o.holders[i] + o.reveal_count[i];
+        if (score < best_score) {
+          best = i;
+          best_score = score;
+          ties = 1;
+        } else if (score == best_score && rng_() % ++ties == 0) {
+          best = i;
+        }
+      }
+      if (!best) break;
+      c.revealed[*best] = 1;
+      c.reveal_pending.insert(*best);
+      ++o.reveal_count[*best];
+      on_have(agent, k, *best);
+      if (!c.open) return;
+    }
+  }
+
+  // ---- bandwidth --------------------------------------------------------------------------
+
+  void take_slot(uint32_t k, bool into_a) {
+    Link& l = into_a ? conns_[k].to_a : conns_[k].to_b;
+    Node& u = nodes_[l.from];
+    if (c_.upload_slots == 0 || u.serving < c_.upload_slots) {
+      l.has_slot = true;
+      ++u.serving;
+    } else {
+      u.slot_waiters.emplace_back(k, into_a);
+    }
+  }
+
+  void release_slot(Link& l) {
+    if (!l.has_slot) return;
+    l.has_slot = false;
+    Node& u = nodes_[l.from];
+    --u.serving;
+    while (!u.slot_waiters.empty()) {
+      auto [k, into_a] = u.slot_waiters.front();
+      u.slot_waiters.pop_front();
+      Link& w = into_a ? conns_[k].to_a : conns_[k].to_b;
+      if (!conns_[k].open || w.queue.empty() || w.has_slot) continue;
+      w.has_slot = true;
+      ++u.serving;
+      break;
+    }
+  }
+
+  // Approximate max-min fair shares: each active link starts at the smaller of its uploader's
+  // and its downloader's equal share; spare capacity at both ends is handed out in two more
+  // rounds the same way.
+  void allocate_rates() {
+    size_t n = nodes_.size();
+    up_spare_.assign(n, 0);
+    down_spare_.assign(n, 0);
+    up_count_.assign(n, 0);
+    down_count_.assign(n, 0);
+    active_.clear();
+    for (auto& c : conns_) {
+      if (!c.open) continue;
+      for (Link* l : {&c.to_a, &c.to_b}) {
+        l->rate = 0;
+        if (l->queue.empty() || !l->has_slot) continue;
+        active_.push_back(l);
+        ++up_count_[l->from];
+        ++down_count_[l->to];
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      up_spare_[i] = nodes_[i].up;
+      down_spare_[i] = nodes_[i].down;
+    }
+    for (int round = 0; round < 3; ++round) {
+      for (Link* l : active_) {
+        double add = std::min(up_spare_[l->from] / up_count_[l->from],
+                              down_spare_[l->to] / down_count_[l->to]);
+        l->rate += add;
+      }
+      for (size_t i = 0; i < n; ++i) up_spare_[i] = nodes_[i].up, down_spare_[i] = nodes_[i].down;
+      for (Link* l : active_) {
+        up_spare_[l->from] -= l->rate;
+        down_spare_[l->to] -= l->rate;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        up_spare_[i] = std::max(0.0, up_spare_[i]);
+        down_spare_[i] = std::max(0.0, down_spare_[i]);
+      }
+    }
+  }
+
+  void advance(uint32_t k, bool into_a) {
+    Link& l = into_a ? conns_[k].to_a : conns_[k].to_b;
+    if (l.rate <= 0 || l.queue.empty()) return;
+    double budget = l.rate * tick_;
+    double spent = 0;
+    Node& u = nodes_[l.from];
+    while (budget > 0 && !l.queue.empty() && conns_[k].open) {
+      Request& r = l.queue.front();
+      double need = piece_size(r.piece) - r.done;
+      if (budget < need) {
+        r.done += budget;
+        u.sent += static_cast<uint64_t>(budget);
+        break;
+      }
+      budget -= need;
+      spent += need;
+      u.sent += static_cast<uint64_t>(need);
+      uint32_t piece = r.piece;
+      l.queue.pop_front();
+      if (l.queue.empty()) release_slot(l);
+      now_in_tick_ = now_ + spent / l.rate;
+      piece_done(l.to, k, piece);
+    }
+  }
+
+  // ---- the peer graph ---------------------------------------------------------------------
+
+  void sample_graph() {
+    std::vector<uint32_t> parent(nodes_.size());
+    std::iota(parent.begin(), parent.end(), 0);
+    auto find = [&](uint32_t x) {
+      while (parent[x] != x) x = parent[x] = parent[parent[x]];
+      return x;
+    };
+    for (const auto& c : conns_) {
+      if (c.open) parent[find(c.a)] = find(c.b);
+    }
+    std::unordered_set<uint32_t> roots;
+    // An island: a component with a downloading node that holds no full copy among its members.
+    std::unordered_map<uint32_t, std::vector<uint8_t>> pieces_of;
+    std::unordered_set<uint32_t> has_copy, downloading;
+    for (uint32_t i = 0; i < nodes_.size(); ++i) {
+      const Node& n = nodes_[i];
+      if (!n.announced && !n.origin) continue;
+      if (n.complete && n.conn_to.empty()) continue;  // done and idle: not part of the rollout
+      uint32_t root = find(i);
+      roots.insert(root);
+      if (n.complete) {
+        has_copy.insert(root);
+        continue;
+      }
+      downloading.insert(root);
+      auto& bits = pieces_of[root];
+      if (bits.empty()) bits.assign(pieces_, 0);
+      for (uint32_t p = 0; p < pieces_; ++p) bits[p] |= n.picker->have(p) ? 1 : 0;
+    }
+    if (downloading.empty()) return;
+    ++result_.graph_samples;
+    uint32_t components = static_cast<uint32_t>(roots.size());
+    result_.max_components = std::max(result_.max_components, components);
+    if (components > 1) result_.graph_connected = false;
+    uint32_t islands = 0;
+    for (uint32_t root : downloading) {
+      if (has_copy.count(root)) continue;
+      const auto& bits = pieces_of[root];
+      if (std::find(bits.begin(), bits.end(), 0) != bits.end()) ++islands;
+    }
+    result_.max_islands = std::max(result_.max_islands, islands);
+  }
+
+  const SimConfig& c_;
+  std::mt19937_64 rng_;
+  tracker::PeerSelector selector_;
+  uint32_t piece_bytes_ = 0, pieces_ = 0;
+  double tick_ = 0, limit_ = 0, now_ = 0, now_in_tick_ = 0;
+  uint32_t completed_ = 0;
+  std::vector<Node> nodes_;
+  std::deque<Conn> conns_;
+  std::vector<Link*> active_;
+  std::vector<double> up_spare_, down_spare_;
+  std::vector<uint32_t> up_count_, down_count_;
+  SimResult result_;
+};
+
+}  // namespace
+
+SimResult simulate(const SimConfig& config) {
+  return Simulation(config).run();
+}
+
+}  // namespace fanout::sim

@@ -1,0 +1,91 @@
+#pragma once
+// fanout-sim's model: one blob, N agents and K origins, at piece level. Time advances in small
+// fixed ticks; within a tick every transfer moves bytes at its share of its uploader's egress and
+// its downloader's ingress (approximately max-min fair, like TCP flows under the engine's token
+// buckets), and piece completions, HAVEs, reveals, announces and connections happen as events at
+// the exact byte they occur, so no capacity is lost at tick edges.
+//
+// What is modelled after the engine (common/swarm/blob_swarm.cpp) and the tracker:
+//   - piece choice: the engine's own swarm::PiecePicker (rarest first, origins only for pieces no
+//     agent peer holds, endgame duplicates), called exactly as BlobSwarm::fill_requests calls it;
+//   - peer choice: the tracker's own tracker::PeerSelector on every announce (origins offered
+//     until a few agents seed, locality shares), from a candidate pool like the PeerStore's;
+//   - connections: up to peers_per_node outgoing per node, capped total per node, seeders dial
+//     nobody and drop links to origins and to other seeders, a busy peer is skipped a while;
+//   - origins reveal pipeline_pieces pieces per agent at a time (super-seeding), as
+//     BlobSwarm::reveal does (re-implemented here: it is not a pure class yet).
+// Not modelled: CPU (hashing, copies), disk, latency beyond a fixed startup delay, TCP dynamics.
+#include <cstdint>
+#include <vector>
+
+#include "tracker/peer_selector.h"
+
+namespace fanout::sim {
+
+struct SimConfig {
+  uint32_t nodes = 1000;
+  uint64_t size_bytes = 3'000'000'000;
+  double node_down_bytes_per_sec = 300e6;
+  double node_up_bytes_per_sec = 300e6;
+  uint32_t origins = 1;
+  // Upload of each origin; 0 = the same as a node's.
+  double origin_up_bytes_per_sec = 0;
+  // 0 = proto::Metainfo::piece_length_for(size), as real metainfo.
+  uint32_t piece_bytes = 0;
+  // The engine's swarm.max_peers_per_blob / max_connections / pipeline_pieces.
+  uint32_t peers_per_node = 8;
+  uint32_t max_connections = 512;
+  uint32_t pipeline_pieces = 4;
+  // Connections a node uploads to at once (others wait, first come first served); 0 = all of
+  // them share the egress, as the engine does.
+  uint32_t upload_slots = 0;
+  // What an agent asks the tracker for, and how often (swarm.announce_interval; starved interval).
+  uint32_t num_want = 50;
+  double announce_interval_sec = 5.0;
+  double starved_announce_interval_sec = 0.5;
+  double peer_backoff_sec = 10.0;
+  // The tracker: its selection policy and candidate pool (tracker config `selection.*`).
+  tracker::SelectionPolicy selection;
+  uint32_t candidate_pool = 1000;
+  // Topology for locality: nodes spread round-robin over zones x racks_per_zone racks.
+  uint32_t zones = 1;
+  uint32_t racks_per_zone = 1;
+  // Fetch start times are spread uniformly over this window; each node then needs
+  // startup_sec (metainfo lookup, first announce, connect) before it can announce.
+  double start_spread_sec = 0.0;
+  double startup_sec = 0.02;
+  // Tick length; 0 = an eighth of one piece's time at node speed.
+  double tick_sec = 0.0;
+  // Give up (nodes left unfinished) after this much simulated time; 0 = 100 single-node times.
+  double time_limit_sec = 0.0;
+  uint64_t seed = 1;
+};
+
+struct SimResult {
+  // Per agent: seconds from the rollout start (t = 0) to its last verified piece; < 0 when it
+  // did not finish within the time limit.
+  std::vector<double> completion_sec;
+  uint32_t unfinished = 0;
+  uint32_t piece_bytes = 0;
+  uint32_t pieces = 0;
+  uint64_t origin_bytes_sent = 0;
+  uint64_t peer_bytes_sent = 0;
+  // The peer graph (open connections among nodes still downloading or connected), sampled
+  // while the rollout ran: connected iff every sample had a single component. Seeders drop
+  // links to other seeders and origins, so late in a rollout a straggler hanging off a seeder
+  // is a component of its own without being in trouble: see max_islands for that.
+  bool graph_connected = true;
+  uint32_t max_components = 1;
+  uint32_t graph_samples = 0;
+  // Components that had downloading nodes but neither a full copy (origin, seeder) nor every
+  // piece among their members: islands that cannot finish (Kraken issue #162). 0 is the goal.
+  uint32_t max_islands = 0;
+  double max_connections_per_node = 0;
+  uint64_t picks = 0;  // PiecePicker calls
+  double simulated_sec = 0;
+  double tick_sec = 0;
+};
+
+SimResult simulate(const SimConfig& config);
+
+}  // namespace fanout::sim

@@ -1,0 +1,191 @@
+// Issue 6 end to end with the real binaries: fanoutctl against a real tracker and origin over a
+// directory object store and a SQLite registry. push v1, prewarm, flip prod; push v2 sharing the
+// base layer; prewarm v2 reads only the new bytes from the object store; flip; rollback moves no
+// bytes; concurrent flips are all audited. (Agents watching prod arrive with issue 5.)
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/cluster.h"
+#include "tests/support/bin_dir.h"
+#include "tests/support/child_process.h"
+#include "tests/support/http.h"
+#include "tests/support/prometheus.h"
+#include "tests/support/random_blob.h"
+#include "tests/support/temp_dir.h"
+
+namespace fanout::test {
+namespace {
+
+struct Ran {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+
+class Fanoutctl {
+ public:
+  Fanoutctl(std::filesystem::path dir, std::vector<std::string> global)
+      : dir_(std::move(dir)), global_(std::move(global)) {}
+
+  std::unique_ptr<ChildProcess> start(std::vector<std::string> args) {
+    args.insert(args.end(), global_.begin(), global_.end());
+    auto log = dir_ / ("fanoutctl-" + std::to_string(++runs_) + ".log");
+    return std::make_unique<ChildProcess>("fanoutctl", bin("fanoutctl"), args, log);
+  }
+  static Ran finish(ChildProcess& p) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (p.running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    p.stop();
+    Ran r;
+    if (p.wait_status() && WIFEXITED(*p.wait_status())) r.code = WEXITSTATUS(*p.wait_status());
+    std::ifstream in(p.log_path());
+    std::stringstream s;
+    s << in.rdbuf();
+    r.output = s.str();
+    return r;
+  }
+  Ran operator()(std::vector<std::string> args) { return finish(*start(std::move(args))); }
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::string> global_;
+  int runs_ = 0;
+};
+
+std::string last_line(const std::string& text) {
+  auto end = text.find_last_not_of('\n');
+  auto start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+uint64_t bytes_read(const std::string& output) {
+  std::smatch m;
+  static const std::regex re("origins read ([0-9]+) bytes");
+  if (!std::regex_search(output, m, re)) return UINT64_MAX;
+  return std::stoull(m[1]);
+}
+
+TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
+  TempDir dir("fanout-rollout-");
+  Cluster cluster(dir.path());
+  ASSERT_TRUE(cluster.start_tracker_and_origin());
+  std::string registry = (dir / "registry.db").string();
+  Fanoutctl ctl(dir.path(),
+                {"--registry", registry, "--object-store-dir", cluster.object_store_dir().string(),
+                 "--origin", cluster.origin_url()});
+
+  Ran write_token = ctl({"token", "ci", "--scope", "write"});
+  Ran promote_token = ctl({"token", "release", "--scope", "promote"});
+  ASSERT_EQ(write_token.code, 0) << write_token.output;
+  ASSERT_EQ(promote_token.code, 0) << promote_token.output;
+  std::string write = last_line(write_token.output), promote = last_line(promote_token.output);
+
+  // v1: a base layer, an adapter and a config.
+  constexpr uint64_t kBase = 12 << 20, kAdapter = 1 << 20;
+  auto v1 = dir / "v1";
+  write_random_file(v1 / "base.safetensors", kBase, 1);
+  write_random_file(v1 / "adapter.safetensors", kAdapter, 2);
+  std::ofstream(v1 / "config.json") << R"({"layers": 32})";
+
+  Ran unauthorized = ctl({"push", v1.string(), "--model", "llama"});
+  EXPECT_EQ(unauthorized.code, 3) << unauthorized.output;
+  EXPECT_FALSE(std::filesystem::exists(cluster.object_store_dir() / "blobs")) << "uploaded anyway";
+
+  Ran push1 =
+      ctl({"push", v1.string(), "--model", "llama", "--token", write, "--run-id", "r1", "--dataset",
+           "web@3", "--commit", "abc123", "--param", "lr=0.001", "--metric", "f1=0.81"});
+  ASSERT_EQ(push1.code, 0) << push1.output;
+  EXPECT_NE(push1.output.find("llama version 1 sha256:"), std::string::npos) << push1.output;
+
+  Ran again = ctl({"push", v1.string(), "--model", "llama", "--token", write});
+  EXPECT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("llama version 1 sha256:"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("already registered"), std::string::npos) << again.output;
+
+  Ran cold = ctl(
+      {"flip", "llama", "prod", "--version", "1", "--reason", "first", "--promote-token", promote});
+  EXPECT_EQ(cold.code, 3) << cold.output;
+  EXPECT_NE(cold.output.find("not pre-warmed"), std::string::npos) << cold.output;
+
+  Ran prewarm1 = ctl({"prewarm", "llama", "--version", "1", "--wait", "--token", write});
+  ASSERT_EQ(prewarm1.code, 0) << prewarm1.output << cluster.logs();
+  uint64_t read1 = bytes_read(prewarm1.output);
+  EXPECT_GE(read1, kBase + kAdapter) << prewarm1.output;
+  EXPECT_LT(read1, kBase + kAdapter + 4096) << prewarm1.output;
+
+  Ran write_only =
+      ctl({"flip", "llama", "prod", "--version", "1", "--reason", "first", "--token", write});
+  EXPECT_EQ(write_only.code, 3) << write_only.output;
+  Ran flip1 = ctl({"flip", "llama", "prod", "--version", "1", "--reason", "first release",
+                   "--promote-token", promote});
+  ASSERT_EQ(flip1.code, 0) << flip1.output;
+  EXPECT_NE(flip1.output.find("llama@prod: (new) -> 1"), std::string::npos) << flip1.output;
+
+  // v2 shares the base weights; only the adapter and config change.
+  auto v2 = dir / "v2";
+  std::filesystem::create_directories(v2);
+  std::filesystem::copy_file(v1 / "base.safetensors", v2 / "base.safetensors");
+  write_random_file(v2 / "adapter.safetensors", kAdapter, 3);
+  std::ofstream(v2 / "config.json") << R"({"layers": 32, "rope": 2})";
+  Ran push2 =
+      ctl({"push", v2.string(), "--model", "llama", "--token", write, "--metric", "f1=0.88"});
+  ASSERT_EQ(push2.code, 0) << push2.output;
+  EXPECT_NE(push2.output.find("llama version 2 sha256:"), std::string::npos) << push2.output;
+  EXPECT_NE(push2.output.find("1 already there"), std::string::npos) << push2.output;
+
+  Ran prewarm2 = ctl({"prewarm", "llama", "--version", "2", "--wait", "--token", write});
+  ASSERT_EQ(prewarm2.code, 0) << prewarm2.output << cluster.logs();
+  uint64_t read2 = bytes_read(prewarm2.output);
+  EXPECT_GE(read2, kAdapter) << prewarm2.output;
+  EXPECT_LT(read2, kAdapter + 4096) << "the shared base layer was read again: " << prewarm2.output;
+
+  Ran flip2 = ctl({"flip", "llama", "prod", "--version", "2", "--reason", "better f1",
+                   "--promote-token", promote});
+  ASSERT_EQ(flip2.code, 0) << flip2.output;
+  Ran resolved = ctl({"resolve", "llama@prod"});
+  EXPECT_NE(resolved.output.find("llama@prod 2 sha256:"), std::string::npos) << resolved.output;
+
+  Ran sorted = ctl({"versions", "llama", "--sort", "-metrics.f1"});
+  ASSERT_EQ(sorted.code, 0) << sorted.output;
+  EXPECT_LT(sorted.output.find("\n2 "), sorted.output.find("\n1 ")) << sorted.output;
+
+  std::string metrics_before = get_body(cluster.origin_url(), "/metrics");
+  Ran back =
+      ctl({"rollback", "llama", "prod", "--reason", "v2 regressed", "--promote-token", promote});
+  ASSERT_EQ(back.code, 0) << back.output;
+  EXPECT_NE(back.output.find("rolled back 2 -> 1"), std::string::npos) << back.output;
+  Ran after = ctl({"resolve", "llama@prod"});
+  EXPECT_NE(after.output.find("llama@prod 1 sha256:"), std::string::npos) << after.output;
+  std::string metrics_after = get_body(cluster.origin_url(), "/metrics");
+  EXPECT_EQ(metric(metrics_before, "fanout_origin_objectstore_bytes_read_total"),
+            metric(metrics_after, "fanout_origin_objectstore_bytes_read_total"));
+  // v1 is still warm: a flip back to it needs no --force.
+  Ran check = ctl({"rollout", "llama@prod"});
+  EXPECT_NE(check.output.find("origins ready 4/4"), std::string::npos) << check.output;
+
+  // Two operators flip at the same moment: both moves are audited, prod ends on one of them.
+  auto a = ctl.start({"flip", "llama", "prod", "--version", "2", "--reason", "alice", "--force",
+                      "--promote-token", promote});
+  auto b = ctl.start({"flip", "llama", "prod", "--version", "1", "--reason", "bob", "--force",
+                      "--promote-token", promote});
+  Ran ra = Fanoutctl::finish(*a), rb = Fanoutctl::finish(*b);
+  EXPECT_EQ(ra.code, 0) << ra.output;
+  EXPECT_EQ(rb.code, 0) << rb.output;
+  Ran history = ctl({"history", "llama", "--alias", "prod"});
+  ASSERT_EQ(history.code, 0) << history.output;
+  for (const char* reason : {"first release", "better f1", "v2 regressed", "alice", "bob"}) {
+    EXPECT_NE(history.output.find(reason), std::string::npos) << reason << "\n" << history.output;
+  }
+  EXPECT_NE(history.output.find("rollback"), std::string::npos) << history.output;
+}
+
+}  // namespace
+}  // namespace fanout::test

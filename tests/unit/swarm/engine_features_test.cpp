@@ -1,0 +1,169 @@
+// Rate limits, streaming (prioritised) reads and the HTTP fallback of the peer engine.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "common/digest/sha256.h"
+#include "common/store/file_io.h"
+#include "common/swarm/engine.h"
+#include "common/swarm/token_bucket.h"
+#include "proto/metainfo.h"
+#include "tests/support/random_blob.h"
+#include "tests/support/temp_dir.h"
+
+namespace fanout::swarm {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+proto::Metainfo metainfo_of(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  proto::MetainfoBuilder builder(std::filesystem::file_size(file));
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) builder.update(buf.data(), in.gcount());
+  return builder.finish();
+}
+
+// Serves ranges of a local file, like an origin's HTTP endpoint; can be told to lie.
+class FileRangeSource : public RangeSource {
+ public:
+  explicit FileRangeSource(std::filesystem::path file) : file_(std::move(file)) {}
+  void read(const Digest&, uint64_t offset, uint32_t length, uint8_t* out) override {
+    std::ifstream in(file_, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    in.read(reinterpret_cast<char*>(out), length);
+    if (in.gcount() != length) throw std::runtime_error("short read");
+    if (corrupt) out[0] ^= 1;
+    calls++;
+  }
+  std::atomic<bool> corrupt{false};
+  std::atomic<int> calls{0};
+
+ private:
+  std::filesystem::path file_;
+};
+
+struct Node {
+  Node(const std::filesystem::path& dir, Settings s, std::shared_ptr<RangeSource> fallback = nullptr)
+      : store(dir), engine(std::move(s), nullptr, em, std::move(fallback)) {
+    engine.start();
+  }
+  PeerAddress address() const { return {"127.0.0.1", engine.listen_port()}; }
+  metrics::Registry registry;
+  EngineMetrics em{registry, "test"};
+  BlobStore store;
+  Engine engine;
+};
+
+Settings local() {
+  Settings s;
+  s.listen_host = "127.0.0.1";
+  s.threads = 2;
+  return s;
+}
+
+TEST(TokenBucketTest, UnlimitedNeverWaitsAndLimitedPacesToTheRate) {
+  TokenBucket unlimited(0);
+  EXPECT_EQ(unlimited.reserve(1ull << 40).count(), 0);
+  TokenBucket bucket(10 << 20, 1 << 20);  // 10 MiB/s, burst 1 MiB
+  EXPECT_EQ(bucket.reserve(1 << 20).count(), 0) << "the burst is free";
+  auto wait = bucket.reserve(5 << 20);
+  EXPECT_NEAR(std::chrono::duration<double>(wait).count(), 0.5, 0.05);
+}
+
+TEST(EngineFeaturesTest, EgressLimitPacesTheSeed) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 12 << 20);
+  auto info = metainfo_of(dir / "blob");
+  Settings seed_settings = local();
+  seed_settings.egress_bytes_per_sec = 8 << 20;  // 12 MiB at 8 MiB/s: about 1.4 s after the burst
+  Node seed(dir / "seed", seed_settings);
+  seed.engine.seed(info, dir / "blob");
+  Node leecher(dir / "leecher", local());
+  auto start = Clock::now();
+  auto result = leecher.engine.fetch(info, leecher.store);
+  leecher.engine.add_peers(digest, {seed.address()});
+  ASSERT_EQ(result.wait_for(30s), std::future_status::ready);
+  ASSERT_TRUE(result.get().ok);
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  EXPECT_GT(secs, 1.0) << "the egress cap did not hold";
+  EXPECT_LT(secs, 6.0);
+}
+
+TEST(EngineFeaturesTest, PrioritizedRangeIsReadableBeforeTheBlobCompletes) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 10 pieces
+  auto info = metainfo_of(dir / "blob");
+  Settings seed_settings = local();
+  seed_settings.egress_bytes_per_sec = 10 << 20;  // the whole blob needs about 4 s
+  // An origin shows its pieces a few at a time; a waited-for piece must not wait for its turn.
+  seed_settings.is_origin = true;
+  Node seed(dir / "seed", seed_settings);
+  seed.engine.seed(info, dir / "blob");
+  Node leecher(dir / "leecher", local());
+  auto result = leecher.engine.fetch(info, leecher.store);
+  uint64_t last_mib = info.size - (1 << 20);
+  auto ready = leecher.engine.prioritize(digest, last_mib, 1 << 20);
+  leecher.engine.add_peers(digest, {seed.address()});
+
+  ASSERT_EQ(ready.wait_for(20s), std::future_status::ready);
+  ASSERT_TRUE(ready.get());
+  EXPECT_EQ(result.wait_for(0s), std::future_status::timeout)
+      << "the last MiB should arrive long before the whole blob";
+  std::vector<uint8_t> got(1 << 20), want(1 << 20);
+  ASSERT_TRUE(leecher.engine.read(digest, last_mib, got.data(), got.size()));
+  int fd = fileio::open_or_throw(dir / "blob", O_RDONLY);
+  fileio::pread_all(fd, want.data(), want.size(), static_cast<off_t>(last_mib), "blob");
+  ::close(fd);
+  EXPECT_EQ(got, want);
+  EXPECT_FALSE(leecher.engine.read(digest, 0, got.data(), 1)) << "piece 0 is not here yet";
+  ASSERT_EQ(result.wait_for(30s), std::future_status::ready);
+  EXPECT_TRUE(result.get().ok);
+  EXPECT_FALSE(leecher.engine.prioritize(digest, info.size, 1).get()) << "past the end";
+}
+
+TEST(EngineFeaturesTest, FallbackCompletesAFetchWithNoPeers) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 9 << 20);
+  auto info = metainfo_of(dir / "blob");
+  auto source = std::make_shared<FileRangeSource>(dir / "blob");
+  Settings s = local();
+  s.fallback_after = 300ms;
+  Node leecher(dir / "leecher", s, source);
+  auto result = leecher.engine.fetch(info, leecher.store);
+  ASSERT_EQ(result.wait_for(20s), std::future_status::ready);
+  FetchResult r = result.get();
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.stats.bytes_from_fallback, info.size);
+  EXPECT_EQ(leecher.em.bytes_from_fallback.value(), info.size);
+  EXPECT_EQ(Sha256::of_file(r.path), digest);
+}
+
+TEST(EngineFeaturesTest, CorruptFallbackBytesAreNeverStored) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 5 << 20);
+  auto info = metainfo_of(dir / "blob");
+  auto source = std::make_shared<FileRangeSource>(dir / "blob");
+  source->corrupt = true;
+  Settings s = local();
+  s.fallback_after = 100ms;
+  Node leecher(dir / "leecher", s, source);
+  auto result = leecher.engine.fetch(info, leecher.store);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_GE(source->calls.load(), 1);
+  EXPECT_GE(leecher.em.pieces_failed.value(), 1u);
+  EXPECT_EQ(leecher.engine.stats(digest)->pieces_done, 0u);
+  EXPECT_FALSE(leecher.store.contains(digest));
+  source->corrupt = false;  // the origin recovers: the fetch completes
+  ASSERT_EQ(result.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(result.get().ok);
+}
+
+}  // namespace
+}  // namespace fanout::swarm

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pipeline-pieces", c.pipeline_pieces, "Pieces requested ahead per peer")
       ->capture_default_str();
+  app.add_option("--max-pieces-in-flight", c.max_pieces_in_flight,
+                 "Pieces one node fetches at once over all links (0 = no cap)")
+      ->capture_default_str();
   app.add_option("--max-connections", c.max_connections, "Connections per node")
       ->capture_default_str();
   app.add_option("--num-want", c.num_want, "Peers asked of the tracker")->capture_default_str();

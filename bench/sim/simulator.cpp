@@ -57,6 +57,7 @@ struct Node {
   std::unordered_set<uint32_t> known_set;
   std::unordered_map<uint32_t, double> retry_after;
   uint32_t outgoing = 0;
+  uint32_t in_flight = 0;  // requests queued on all links into this node
   uint64_t sent = 0;
   // Origins: connected agents holding each piece, outstanding reveals of each piece.
   std::vector<uint32_t> holders, reveal_count;
@@ -255,6 +256,7 @@ class Simulation {
       for (const auto& r : in.queue) {
         if (!s.complete) s.picker->stopped(r.piece);
       }
+      s.in_flight -= static_cast<uint32_t>(in.queue.size());
       in.queue.clear();
       release_slot(in);
       if (s.origin) {
@@ -293,7 +295,8 @@ class Simulation {
     };
     if (from_origin && c.revealed.empty()) return;
     bool was_idle = in.queue.empty();
-    while (in.queue.size() < c_.pipeline_pieces) {
+    while (in.queue.size() < c_.pipeline_pieces &&
+           (c_.max_pieces_in_flight == 0 || s.in_flight < c_.max_pieces_in_flight)) {
       ++result_.picks;
       auto piece = s.picker->pick(peer_has, from_origin);
       if (!piece) {
@@ -307,6 +310,7 @@ class Simulation {
       in.starved = false;
       s.picker->started(*piece);
       in.queue.push_back({*piece, 0});
+      ++s.in_flight;
     }
     if (was_idle && !in.queue.empty()) take_slot(k, self == c.a);
   }
@@ -343,6 +347,7 @@ class Simulation {
       for (auto it = in.queue.begin(); it != in.queue.end(); ++it) {
         if (it->piece != piece) continue;
         in.queue.erase(it);
+        --s.in_flight;
         s.picker->stopped(piece);
         cancelled = true;
         if (in.queue.empty()) release_slot(in);
@@ -510,6 +515,7 @@ class Simulation {
       u.sent += static_cast<uint64_t>(need);
       uint32_t piece = r.piece;
       l.queue.pop_front();
+      --nodes_[l.to].in_flight;
       if (l.queue.empty()) release_slot(l);
       now_in_tick_ = now_ + spent / l.rate;
       piece_done(l.to, k, piece);

@@ -36,6 +36,11 @@ struct SimConfig {
   uint32_t peers_per_node = 8;
   uint32_t max_connections = 512;
   uint32_t pipeline_pieces = 4;
+  // The engine's swarm.max_pieces_in_flight: pieces one node fetches at once over all links;
+  // 0 = no cap. Off by default: the cap fixes a collapse of the real engine under rate limits
+  // (whole-blob-in-flight, nothing shareable) that this fluid model never shows, and in the model
+  // it only idles links (bench/README.md, "Calibration").
+  uint32_t max_pieces_in_flight = 0;
   // Connections a node uploads to at once (others wait, first come first served); 0 = all of
   // them share the egress, as the engine does.
   uint32_t upload_slots = 0;

@@ -41,8 +41,9 @@ Cluster::~Cluster() {
 
 ::testing::AssertionResult Cluster::start_tracker_and_origin() {
   // Both ports are known before either starts, so each can be told where the other is.
-  auto tracker = start(tracker_, "tracker", "fanout-tracker",
-                       {"--listen", tracker_url_.substr(7), "--origin", origin_url_});
+  std::vector<std::string> tracker_args{"--listen", tracker_url_.substr(7), "--origin", origin_url_};
+  tracker_args.insert(tracker_args.end(), tracker_args_.begin(), tracker_args_.end());
+  auto tracker = start(tracker_, "tracker", "fanout-tracker", tracker_args);
   if (!tracker) return tracker;
   origin_.cache_dir = origin_cache_dir();
   return start(origin_, "origin", "fanout-origin",
@@ -51,16 +52,18 @@ Cluster::~Cluster() {
                 object_store_dir().string(), "--cache-dir", origin_.cache_dir.string()});
 }
 
-::testing::AssertionResult Cluster::start_agents(int count) {
+::testing::AssertionResult Cluster::start_agents(int count, const std::vector<std::string>& extra) {
   for (int i = 0; i < count; ++i) {
     size_t index = agents_.size();
     Node& node = agents_.emplace_back();
     node.url = "http://" + loopback(free_port());
     node.cache_dir = root_ / ("agent-" + std::to_string(index) + "-cache");
-    auto started = start(
-        node, "agent-" + std::to_string(index), "fanout-agent",
-        {"--listen", node.url.substr(7), "--peer-listen", loopback(free_port()), "--advertise-host",
-         "127.0.0.1", "--tracker", tracker_url_, "--cache-dir", node.cache_dir.string()});
+    std::vector<std::string> args{"--listen", node.url.substr(7), "--peer-listen",
+                                  loopback(free_port()), "--advertise-host", "127.0.0.1",
+                                  "--tracker", tracker_url_, "--cache-dir",
+                                  node.cache_dir.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto started = start(node, "agent-" + std::to_string(index), "fanout-agent", args);
     if (!started) return started;
   }
   return ::testing::AssertionSuccess();

@@ -25,8 +25,11 @@ class Cluster {
 
   // Starts the tracker and the origin and waits until both answer /healthz.
   ::testing::AssertionResult start_tracker_and_origin();
+  // Extra flags for the tracker (e.g. {"--registry", path}); call before starting it.
+  void set_tracker_args(std::vector<std::string> args) { tracker_args_ = std::move(args); }
   // Starts `count` more agents and waits until all of them answer /healthz.
-  ::testing::AssertionResult start_agents(int count);
+  // `extra` flags are appended to every agent's command line.
+  ::testing::AssertionResult start_agents(int count, const std::vector<std::string>& extra = {});
 
   const std::string& tracker_url() const { return tracker_url_; }
   const std::string& origin_url() const { return origin_url_; }
@@ -55,6 +58,7 @@ class Cluster {
 
   std::filesystem::path root_;
   std::string tracker_url_;
+  std::vector<std::string> tracker_args_;
   std::string origin_url_;
   Node tracker_;
   Node origin_;

@@ -3,6 +3,9 @@
 // base layer; prewarm v2 reads only the new bytes from the object store; flip; rollback moves no
 // bytes; concurrent flips are all audited. (Agents watching prod arrive with issue 5.)
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/digest/sha256.h"
 #include "tests/integration/cluster.h"
 #include "tests/support/bin_dir.h"
 #include "tests/support/child_process.h"
@@ -66,6 +70,17 @@ std::string last_line(const std::string& text) {
                      end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
+// A `write` and a `promote` token, created with direct database access (the bootstrap step);
+// empty strings when fanoutctl failed (its output is printed).
+std::pair<std::string, std::string> make_tokens(Fanoutctl& ctl) {
+  Ran write = ctl({"token", "ci", "--scope", "write"});
+  Ran promote = ctl({"token", "release", "--scope", "promote"});
+  EXPECT_EQ(write.code, 0) << write.output;
+  EXPECT_EQ(promote.code, 0) << promote.output;
+  if (write.code != 0 || promote.code != 0) return {};
+  return {last_line(write.output), last_line(promote.output)};
+}
+
 uint64_t bytes_read(const std::string& output) {
   std::smatch m;
   static const std::regex re("origins read ([0-9]+) bytes");
@@ -82,11 +97,8 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
                 {"--registry", registry, "--object-store-dir", cluster.object_store_dir().string(),
                  "--origin", cluster.origin_url()});
 
-  Ran write_token = ctl({"token", "ci", "--scope", "write"});
-  Ran promote_token = ctl({"token", "release", "--scope", "promote"});
-  ASSERT_EQ(write_token.code, 0) << write_token.output;
-  ASSERT_EQ(promote_token.code, 0) << promote_token.output;
-  std::string write = last_line(write_token.output), promote = last_line(promote_token.output);
+  auto [write, promote] = make_tokens(ctl);
+  ASSERT_FALSE(write.empty() || promote.empty());
 
   // v1: a base layer, an adapter and a config.
   constexpr uint64_t kBase = 12 << 20, kAdapter = 1 << 20;
@@ -185,6 +197,134 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
     EXPECT_NE(history.output.find(reason), std::string::npos) << reason << "\n" << history.output;
   }
   EXPECT_NE(history.output.find("rollback"), std::string::npos) << history.output;
+}
+
+
+// Issues 5 and 6 together: a tracker serving aliases from the registry, and an agent pulling a
+// model by alias: local paths, a directory named by the manifest, layers shared between versions
+// fetched once.
+TEST(ModelPull, AgentPullsProdAndAfterTheFlipOnlyTheNewLayers) {
+  TempDir dir("fanout-pull-");
+  Cluster cluster(dir.path());
+  std::string registry = (dir / "registry.db").string();
+  Fanoutctl ctl(dir.path(),
+                {"--registry", registry, "--object-store-dir", cluster.object_store_dir().string(),
+                 "--origin", cluster.origin_url()});
+  auto [write, promote] = make_tokens(ctl);
+  ASSERT_FALSE(write.empty() || promote.empty());
+  cluster.set_tracker_args({"--registry", registry});
+  ASSERT_TRUE(cluster.start_tracker_and_origin());
+  ASSERT_TRUE(cluster.start_agents(1));
+
+  constexpr uint64_t kBase = 8 << 20, kAdapter = 1 << 20;
+  auto v1 = dir / "v1";
+  Digest base = write_random_file(v1 / "base.safetensors", kBase, 11);
+  Digest adapter1 = write_random_file(v1 / "lora" / "adapter.safetensors", kAdapter, 12);
+  ASSERT_EQ(ctl({"push", v1.string(), "--model", "llama", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"prewarm", "llama", "--version", "1", "--wait", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "1", "--reason", "r1", "--promote-token",
+                 promote}).code, 0);
+
+  auto pull = [&](const std::string& body) {
+    httplib::Client agent(cluster.agent_url(0));
+    agent.set_read_timeout(std::chrono::seconds(60));
+    auto res = agent.Post("/v1/pulls", body, "application/json");
+    return res ? std::make_pair(res->status, res->body) : std::make_pair(0, std::string());
+  };
+  auto [status1, body1] = pull(R"({"model": "llama", "alias": "prod"})");
+  ASSERT_EQ(status1, 200) << body1 << cluster.logs();
+  auto j1 = nlohmann::json::parse(body1);
+  EXPECT_EQ(j1["version"], 1) << body1;
+  std::filesystem::path model_dir = j1["directory"].get<std::string>();
+  EXPECT_EQ(Sha256::of_file(model_dir / "base.safetensors"), base);
+  EXPECT_EQ(Sha256::of_file(model_dir / "lora" / "adapter.safetensors"), adapter1);
+  ASSERT_EQ(j1["layers"].size(), 2u) << body1;
+  for (const auto& layer : j1["layers"]) {
+    EXPECT_TRUE(std::filesystem::exists(layer["path"].get<std::string>())) << body1;
+  }
+  httplib::Client agent_metrics(cluster.agent_url(0));
+  auto peers_and_origins = [&] {
+    auto m = agent_metrics.Get("/metrics");
+    return metric(m->body, "fanout_agent_bytes_from_peers_total") +
+           metric(m->body, "fanout_agent_bytes_from_origins_total") +
+           metric(m->body, "fanout_agent_bytes_from_fallback_total");
+  };
+  double after_v1 = peers_and_origins();
+
+  // v2 keeps the base weights: the agent fetches only the new adapter (and the manifest).
+  auto v2 = dir / "v2";
+  std::filesystem::create_directories(v2);
+  std::filesystem::copy_file(v1 / "base.safetensors", v2 / "base.safetensors");
+  Digest adapter2 = write_random_file(v2 / "lora" / "adapter.safetensors", kAdapter, 13);
+  ASSERT_EQ(ctl({"push", v2.string(), "--model", "llama", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"prewarm", "llama", "--version", "2", "--wait", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "2", "--reason", "r2", "--promote-token",
+                 promote}).code, 0);
+  // The tracker caches the alias for alias_cache.ttl (2 s by default): wait it out.
+  nlohmann::json j2;
+  for (int i = 0; i < 50; ++i) {
+    auto [status2, body2] = pull(R"({"model": "llama", "alias": "prod"})");
+    ASSERT_EQ(status2, 200) << body2 << cluster.logs();
+    j2 = nlohmann::json::parse(body2);
+    if (j2["version"] == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(j2["version"], 2) << j2.dump();
+  std::filesystem::path dir2 = j2["directory"].get<std::string>();
+  EXPECT_EQ(Sha256::of_file(dir2 / "base.safetensors"), base);
+  EXPECT_EQ(Sha256::of_file(dir2 / "lora" / "adapter.safetensors"), adapter2);
+  double moved = peers_and_origins() - after_v1;
+  EXPECT_GE(moved, double(kAdapter));
+  EXPECT_LT(moved, double(kAdapter) + (1 << 20)) << "the shared base layer was fetched again";
+
+  auto [bad_status, bad_body] = pull(R"({"model": "llama"})");
+  EXPECT_EQ(bad_status, 400) << bad_body;
+  auto [missing_status, missing_body] = pull(R"({"model": "nope", "alias": "prod"})");
+  EXPECT_EQ(missing_status, 404) << missing_body;
+}
+
+// Issue 6's "every agent watching prod serves v2": agents with `watch: [llama@prod]` fetch a
+// flipped-to version by themselves, before any serving process asks.
+TEST(ModelPull, AgentsWatchingProdFetchTheFlippedVersionBeforeAnyoneAsks) {
+  TempDir dir("fanout-watch-");
+  Cluster cluster(dir.path());
+  std::string registry = (dir / "registry.db").string();
+  Fanoutctl ctl(dir.path(),
+                {"--registry", registry, "--object-store-dir", cluster.object_store_dir().string(),
+                 "--origin", cluster.origin_url()});
+  auto [write, promote] = make_tokens(ctl);
+  ASSERT_FALSE(write.empty() || promote.empty());
+  cluster.set_tracker_args({"--registry", registry, "--set", "alias_cache.ttl=200ms"});
+  ASSERT_TRUE(cluster.start_tracker_and_origin());
+  ASSERT_TRUE(cluster.start_agents(2, {"--set", "watch=[llama@prod]", "--set",
+                                       "watch_interval=200ms"}));
+
+  auto v1 = dir / "v1";
+  write_random_file(v1 / "base.safetensors", 4 << 20, 21);
+  ASSERT_EQ(ctl({"push", v1.string(), "--model", "llama", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"prewarm", "llama", "--version", "1", "--wait", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "1", "--reason", "r1", "--promote-token",
+                 promote}).code, 0);
+  auto v2 = dir / "v2";
+  Digest adapter = write_random_file(v2 / "adapter.safetensors", 2 << 20, 22);
+  std::filesystem::copy_file(v1 / "base.safetensors", v2 / "base.safetensors");
+  ASSERT_EQ(ctl({"push", v2.string(), "--model", "llama", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"prewarm", "llama", "--version", "2", "--wait", "--token", write}).code, 0);
+  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "2", "--reason", "r2", "--promote-token",
+                 promote}).code, 0);
+
+  // Nobody asks the agents for anything: the watch alone must bring v2's new layer in.
+  std::string hex = adapter.hex();
+  for (size_t i = 0; i < cluster.agent_count(); ++i) {
+    auto path = cluster.agent_cache_dir(i) / "blobs" / "sha256" / hex.substr(0, 2) / hex;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(std::filesystem::exists(path)) << "agent " << i << " never fetched v2\n"
+                                               << cluster.logs();
+    EXPECT_EQ(Sha256::of_file(path), adapter);
+  }
 }
 
 }  // namespace

@@ -1,9 +1,7 @@
 #include "agent/config.h"
 
-#include <arpa/inet.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <string_view>
 
@@ -12,36 +10,10 @@
 namespace fanout::agent {
 namespace {
 
-// Value checks that config::Reader does not make. origin/config.cpp has the same ones; they
-// belong in common/config/ once its owner takes them.
-void check_not_empty(const std::string& key, const std::string& value) {
-  if (value.empty()) throw config::ConfigError(key + ": must not be empty");
-}
-
-void check_http_url(const std::string& key, const std::string& value) {
-  std::string_view v = value;
-  bool ok =
-      (v.starts_with("http://") && v.size() > 7) || (v.starts_with("https://") && v.size() > 8);
-  if (!ok) throw config::ConfigError(key + ": \"" + value + "\" is not an http:// or https:// URL");
-}
-
-void check_ip_or_empty(const std::string& key, const std::string& value) {
-  in6_addr buf{};
-  if (value.empty() || inet_pton(AF_INET, value.c_str(), &buf) == 1 ||
-      inet_pton(AF_INET6, value.c_str(), &buf) == 1) {
-    return;
-  }
-  throw config::ConfigError(key + ": \"" + value + "\" is not an IPv4 or IPv6 address");
-}
-
-void check_log_level(const std::string& key, const std::string& value) {
-  static constexpr std::array<std::string_view, 6> kLevels = {"trace", "debug", "info",
-                                                              "warn",  "error", "off"};
-  if (std::find(kLevels.begin(), kLevels.end(), value) == kLevels.end()) {
-    throw config::ConfigError(key + ": unknown level \"" + value +
-                              "\" (trace, debug, info, warn, error, off)");
-  }
-}
+using config::check_http_url;
+using config::check_ip_or_empty;
+using config::check_log_level;
+using config::check_not_empty;
 
 void check_positive(const std::string& key, uint64_t value) {
   if (value == 0) throw config::ConfigError(key + ": must be at least 1");

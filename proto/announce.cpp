@@ -7,9 +7,10 @@
 #include <cstring>
 #include <iterator>
 #include <libtorrent/bdecode.hpp>
-#include <libtorrent/bencode.hpp>
 #include <libtorrent/entry.hpp>
 #include <limits>
+
+#include "proto/bencode.h"
 
 namespace fanout::proto {
 namespace {
@@ -424,38 +425,20 @@ std::string encode_announce_response(const AnnounceResponse& response, bool comp
     }
     e["peers"] = std::move(list);
   }
-  std::string out;
-  lt::bencode(std::back_inserter(out), e);
-  return out;
+  return to_bencode(e);
 }
 
 std::string encode_announce_failure(std::string_view reason) {
   lt::entry e(lt::entry::dictionary_t);
   e["failure reason"] = std::string(reason);
-  std::string out;
-  lt::bencode(std::back_inserter(out), e);
-  return out;
+  return to_bencode(e);
 }
 
 AnnounceResponse decode_announce_response(std::string_view bencoded) {
-  if (bencoded.size() > AnnounceResponse::kMaxEncodedSize) {
-    throw ProtoError("announce response: larger than " +
-                     std::to_string(AnnounceResponse::kMaxEncodedSize) + " bytes");
-  }
   // A peer dictionary is at most ~8 tokens; the root and its scalars need a few more.
   constexpr int kTokenLimit = 64 + 8 * static_cast<int>(AnnounceResponse::kMaxPeers);
-  lt::error_code ec;
-  int error_pos = 0;
-  lt::bdecode_node root =
-      lt::bdecode({bencoded.data(), static_cast<long>(bencoded.size())}, ec, &error_pos,
-                  /*depth_limit=*/4, kTokenLimit);
-  if (ec) {
-    throw ProtoError("announce response: not valid bencode at byte " + std::to_string(error_pos) +
-                     ": " + ec.message());
-  }
-  if (root.type() != lt::bdecode_node::dict_t) {
-    throw ProtoError("announce response: not a dictionary");
-  }
+  lt::bdecode_node root = decode_bencoded_dict("announce response", bencoded,
+                                               AnnounceResponse::kMaxEncodedSize, 4, kTokenLimit);
 
   AnnounceResponse r;
   if (lt::bdecode_node failure = root.dict_find("failure reason")) {
@@ -527,28 +510,13 @@ std::string encode_scrape_response(const ScrapeResponse& response) {
     item["incomplete"] = static_cast<std::int64_t>(file.incomplete);
     files[hash] = std::move(item);
   }
-  std::string out;
-  lt::bencode(std::back_inserter(out), e);
-  return out;
+  return to_bencode(e);
 }
 
 ScrapeResponse decode_scrape_response(std::string_view bencoded) {
-  if (bencoded.size() > AnnounceResponse::kMaxEncodedSize) {
-    throw ProtoError("scrape response: larger than " +
-                     std::to_string(AnnounceResponse::kMaxEncodedSize) + " bytes");
-  }
   constexpr int kTokenLimit = 64 + 8 * static_cast<int>(AnnounceResponse::kMaxPeers);
-  lt::error_code ec;
-  int error_pos = 0;
-  lt::bdecode_node root =
-      lt::bdecode({bencoded.data(), static_cast<long>(bencoded.size())}, ec, &error_pos,
-                  /*depth_limit=*/4, kTokenLimit);
-  if (ec) {
-    throw ProtoError("scrape response: not valid bencode at byte " + std::to_string(error_pos) +
-                     ": " + ec.message());
-  }
-  if (root.type() != lt::bdecode_node::dict_t)
-    throw ProtoError("scrape response: not a dictionary");
+  lt::bdecode_node root = decode_bencoded_dict("scrape response", bencoded,
+                                               AnnounceResponse::kMaxEncodedSize, 4, kTokenLimit);
   ScrapeResponse r;
   if (lt::bdecode_node failure = root.dict_find("failure reason")) {
     r.failure_reason = failure.type() == lt::bdecode_node::string_t && failure.string_length() > 0

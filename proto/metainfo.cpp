@@ -1,11 +1,10 @@
 #include "proto/metainfo.h"
 
-#include <libtorrent/bdecode.hpp>
-#include <libtorrent/bencode.hpp>
 #include <libtorrent/entry.hpp>
 
 #include <cstring>
-#include <iterator>
+
+#include "proto/bencode.h"
 
 namespace fanout::proto {
 
@@ -33,20 +32,12 @@ std::string Metainfo::encode() const {
   table.reserve(pieces.size() * Digest::kSize);
   for (const auto& p : pieces) table.append(reinterpret_cast<const char*>(p.data()), p.size());
   e["pieces"] = table;
-  std::string out;
-  lt::bencode(std::back_inserter(out), e);
-  return out;
+  return to_bencode(e);
 }
 
 Metainfo Metainfo::decode(std::string_view encoded) {
-  if (encoded.size() > kMaxEncodedSize) throw ProtoError("metainfo: larger than 1 MiB");
-  lt::error_code ec;
-  int error_pos = 0;
-  lt::bdecode_node root = lt::bdecode({encoded.data(), static_cast<long>(encoded.size())}, ec,
-                                      &error_pos, /*depth_limit=*/4, /*token_limit=*/16);
-  if (ec) throw ProtoError("metainfo: not valid bencode: " + ec.message());
-  if (root.type() != lt::bdecode_node::dict_t) throw ProtoError("metainfo: not a dictionary");
-
+  lt::bdecode_node root = decode_bencoded_dict("metainfo", encoded, kMaxEncodedSize,
+                                               /*depth_limit=*/4, /*token_limit=*/16);
   Metainfo m;
   auto digest = root.dict_find_string_value("digest");
   if (!Digest::try_parse(std::string_view(digest.data(), digest.size()), m.digest)) {

@@ -1,6 +1,9 @@
 #include "common/config/config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 
@@ -80,6 +83,35 @@ HostPort parse_host_port(std::string_view text) {
     throw ConfigError("\"" + std::string(text) + "\" has no valid port (0-65535)");
   }
   return hp;
+}
+
+void check_not_empty(const std::string& key, const std::string& value) {
+  if (value.empty()) throw ConfigError(key + ": must not be empty");
+}
+
+void check_http_url(const std::string& key, const std::string& value) {
+  std::string_view v = value;
+  bool ok =
+      (v.starts_with("http://") && v.size() > 7) || (v.starts_with("https://") && v.size() > 8);
+  if (!ok) throw ConfigError(key + ": \"" + value + "\" is not an http:// or https:// URL");
+}
+
+void check_ip_or_empty(const std::string& key, const std::string& value) {
+  in6_addr buf{};
+  if (value.empty() || inet_pton(AF_INET, value.c_str(), &buf) == 1 ||
+      inet_pton(AF_INET6, value.c_str(), &buf) == 1) {
+    return;
+  }
+  throw ConfigError(key + ": \"" + value + "\" is not an IPv4 or IPv6 address");
+}
+
+void check_log_level(const std::string& key, const std::string& value) {
+  static constexpr std::array<std::string_view, 6> kLevels = {"trace", "debug", "info",
+                                                              "warn",  "error", "off"};
+  if (std::find(kLevels.begin(), kLevels.end(), value) == kLevels.end()) {
+    throw ConfigError(key + ": unknown level \"" + value +
+                      "\" (trace, debug, info, warn, error, off)");
+  }
 }
 
 YAML::Node load_file(const std::filesystem::path& path) {

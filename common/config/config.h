@@ -34,6 +34,12 @@ uint64_t parse_size(std::string_view text);
 // "host:port" or "[v6]:port"; port 0 means "pick a free one".
 HostPort parse_host_port(std::string_view text);
 
+// Value checks config::Reader does not make; each throws ConfigError naming `key`.
+void check_not_empty(const std::string& key, const std::string& value);
+void check_http_url(const std::string& key, const std::string& value);  // http:// or https://
+void check_ip_or_empty(const std::string& key, const std::string& value);  // IPv4/IPv6 literal
+void check_log_level(const std::string& key, const std::string& value);
+
 // Loads a YAML file (an empty path gives an empty mapping); errors name the file.
 YAML::Node load_file(const std::filesystem::path& path);
 // Applies "a.b.c=value" to `root` (value parsed as YAML, so lists work: "origins=[a, b]").

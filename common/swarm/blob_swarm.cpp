@@ -85,19 +85,7 @@ void BlobSwarm::start() {
       spdlog::info("fetch {}: {} bytes, {} pieces, {} already verified", self->info_.digest.str(),
                    self->info_.size, self->info_.piece_count(),
                    self->info_.piece_count() - self->picker_->missing());
-      if (self->picker_->complete()) {
-        self->committing_ = true;
-        asio::post(self->ctx_.disk, [self] {
-          try {
-            auto path = self->partial_->commit();
-            asio::post(self->strand_, [self, path] { self->on_committed(path, ""); });
-          } catch (const std::exception& e) {
-            asio::post(self->strand_, [self, err = std::string(e.what())] {
-              self->on_committed({}, err);
-            });
-          }
-        });
-      }
+      if (self->picker_->complete()) self->commit();
     }
     self->update_stats();
     self->tick();
@@ -126,14 +114,7 @@ std::future<void> BlobSwarm::shutdown() {
     }
     self->fail_waiters();
     if (self->ctx_.discovery && self->announced_started_) {
-      AnnounceRequest req;
-      req.digest = self->info_.digest;
-      req.peer_id.assign(self->ctx_.peer_id.begin(), self->ctx_.peer_id.end());
-      req.port = self->ctx_.listen_port.load();
-      req.ip = self->ctx_.settings.advertise_host;
-      req.zone = self->ctx_.settings.zone;
-      req.rack = self->ctx_.settings.rack;
-      req.is_origin = self->ctx_.settings.is_origin;
+      AnnounceRequest req = self->announce_request();
       req.event = "stopped";
       req.num_want = 0;
       auto discovery = self->ctx_.discovery;
@@ -178,9 +159,8 @@ void BlobSwarm::tick() {
 
 // ---- announcing -------------------------------------------------------------------------------
 
-void BlobSwarm::maybe_announce() {
-  if (!ctx_.discovery || announcing_ || stopped_ || Clock::now() < next_announce_) return;
-  announcing_ = true;
+// Who we are, for every announce of this blob; callers add the event and figures.
+AnnounceRequest BlobSwarm::announce_request() const {
   AnnounceRequest req;
   req.digest = info_.digest;
   req.peer_id.assign(ctx_.peer_id.begin(), ctx_.peer_id.end());
@@ -189,6 +169,13 @@ void BlobSwarm::maybe_announce() {
   req.zone = ctx_.settings.zone;
   req.rack = ctx_.settings.rack;
   req.is_origin = ctx_.settings.is_origin;
+  return req;
+}
+
+void BlobSwarm::maybe_announce() {
+  if (!ctx_.discovery || announcing_ || stopped_ || Clock::now() < next_announce_) return;
+  announcing_ = true;
+  AnnounceRequest req = announce_request();
   {
     std::lock_guard lock(stats_mu_);
     req.uploaded = uploaded_;
@@ -753,21 +740,22 @@ void BlobSwarm::piece_done(uint32_t piece, Source source) {
     cancel_piece(p, piece);
     send(p, have);  // origins need every HAVE to pace their reveals
   }
-  if (picker_->complete() && !committing_) {
-    committing_ = true;
-    auto partial = partial_;
-    asio::post(ctx_.disk, [self = shared_from_this(), partial] {
-      try {
-        auto path = partial->commit();
-        asio::post(self->strand_, [self, path] { self->on_committed(path, ""); });
-      } catch (const std::exception& e) {
-        asio::post(self->strand_,
-                   [self, err = std::string(e.what())] { self->on_committed({}, err); });
-      }
-    });
-    return;
-  }
+  if (picker_->complete() && !committing_) return commit();
   fill_all();
+}
+
+// Every piece is verified: publish into the CAS on the disk pool (whole-blob hash, fsync, rename).
+void BlobSwarm::commit() {
+  committing_ = true;
+  asio::post(ctx_.disk, [self = shared_from_this(), partial = partial_] {
+    try {
+      auto path = partial->commit();
+      asio::post(self->strand_, [self, path] { self->on_committed(path, ""); });
+    } catch (const std::exception& e) {
+      asio::post(self->strand_,
+                 [self, err = std::string(e.what())] { self->on_committed({}, err); });
+    }
+  });
 }
 
 void BlobSwarm::on_committed(std::filesystem::path path, std::string error) {

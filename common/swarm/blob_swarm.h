@@ -99,6 +99,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void check_waiters();
   void fail_waiters();
   void cancel_piece(const PeerPtr& p, uint32_t piece);
+  void commit();
   void on_committed(std::filesystem::path path, std::string error);
   void finish(FetchResult result);
 
@@ -116,6 +117,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
 
   // Housekeeping.
   void tick();
+  AnnounceRequest announce_request() const;
   void maybe_announce();
   void on_announce(AnnounceResponse response);
   void update_stats();

@@ -1,8 +1,7 @@
 #include "proto/bencode.h"
 
-#include <libtorrent/bencode.hpp>
-
 #include <iterator>
+#include <libtorrent/bencode.hpp>
 
 #include "proto/proto_error.h"
 

@@ -3,7 +3,6 @@
 // proto/ (its .cpp files link libtorrent privately); the returned node points into `bytes`.
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/entry.hpp>
-
 #include <string>
 #include <string_view>
 

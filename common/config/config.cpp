@@ -33,11 +33,16 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   }
   std::string_view unit = text.substr(i);
   uint64_t ms;
-  if (unit == "ms") ms = n;
-  else if (unit == "s" || unit.empty()) ms = n * 1000;
-  else if (unit == "m") ms = n * 60'000;
-  else if (unit == "h") ms = n * 3'600'000;
-  else throw ConfigError("\"" + std::string(text) + "\" has an unknown duration unit");
+  if (unit == "ms")
+    ms = n;
+  else if (unit == "s" || unit.empty())
+    ms = n * 1000;
+  else if (unit == "m")
+    ms = n * 60'000;
+  else if (unit == "h")
+    ms = n * 3'600'000;
+  else
+    throw ConfigError("\"" + std::string(text) + "\" has an unknown duration unit");
   return std::chrono::milliseconds(ms);
 }
 
@@ -49,9 +54,15 @@ uint64_t parse_size(std::string_view text) {
     throw ConfigError("\"" + std::string(text) + "\" is not a size (like 4MiB)");
   }
   std::string_view unit = text.substr(i);
-  static const std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
-      {"TiB", 1ull << 40}, {"KB", 1000}, {"MB", 1000'000}, {"GB", 1000'000'000}};
+  static const std::pair<std::string_view, uint64_t> kUnits[] = {{"", 1},
+                                                                 {"B", 1},
+                                                                 {"KiB", 1ull << 10},
+                                                                 {"MiB", 1ull << 20},
+                                                                 {"GiB", 1ull << 30},
+                                                                 {"TiB", 1ull << 40},
+                                                                 {"KB", 1000},
+                                                                 {"MB", 1000'000},
+                                                                 {"GB", 1000'000'000}};
   for (auto [name, mult] : kUnits) {
     if (unit == name) {
       if (n > std::numeric_limits<uint64_t>::max() / mult) break;
@@ -185,9 +196,12 @@ void Reader::get(const std::string& key, bool& out) {
   YAML::Node n = lookup(key);
   if (!n.IsDefined() || n.IsNull()) return;
   std::string s = scalar(key, n);
-  if (s == "true" || s == "yes" || s == "on") out = true;
-  else if (s == "false" || s == "no" || s == "off") out = false;
-  else throw ConfigError(full(key) + ": expected true or false, got \"" + s + "\"");
+  if (s == "true" || s == "yes" || s == "on")
+    out = true;
+  else if (s == "false" || s == "no" || s == "off")
+    out = false;
+  else
+    throw ConfigError(full(key) + ": expected true or false, got \"" + s + "\"");
 }
 
 template <typename T>

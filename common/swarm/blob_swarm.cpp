@@ -23,7 +23,9 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr size_t kMaxFramesPerWrite = 32;
 constexpr uint32_t kDataFramesInFlight = 4;  // blocks read from disk and queued per peer
 
-std::string short_id(const wire::PeerId& id) { return to_hex(id.data(), 4); }
+std::string short_id(const wire::PeerId& id) {
+  return to_hex(id.data(), 4);
+}
 }  // namespace
 
 BlobSwarm::BlobSwarm(EngineContext& ctx, proto::Metainfo info, int fd)
@@ -62,7 +64,9 @@ BlobSwarm::~BlobSwarm() {
   if (seed_fd_ >= 0) ::close(seed_fd_);
 }
 
-bool BlobSwarm::have(uint32_t piece) const { return complete_ || picker_->have(piece); }
+bool BlobSwarm::have(uint32_t piece) const {
+  return complete_ || picker_->have(piece);
+}
 
 uint32_t BlobSwarm::block_count(uint32_t piece) const {
   uint32_t size = info_.piece_size(piece);
@@ -277,12 +281,13 @@ void BlobSwarm::connect(const PeerAddress& address) {
   peers_.push_back(p);
   ctx_.connections.fetch_add(1);
   ctx_.metrics.connections.add(1);
-  p->socket.async_connect(tcp::endpoint(ip, address.port),
-                          asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
-                            if (p->closed) return;
-                            if (ec) return self->close(p, "connect: " + ec.message(), true);
-                            self->on_connected(p);
-                          }));
+  p->socket.async_connect(
+      tcp::endpoint(ip, address.port),
+      asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
+        if (p->closed) return;
+        if (ec) return self->close(p, "connect: " + ec.message(), true);
+        self->on_connected(p);
+      }));
 }
 
 void BlobSwarm::on_connected(const PeerPtr& p) {
@@ -410,8 +415,8 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
   if (p->dialed) {
     Slot& slot = slots_[*p->dialed];
     slot.connected = false;
-    slot.retry_after = Clock::now() + (backoff ? ctx_.settings.peer_backoff
-                                               : std::chrono::milliseconds(1000));
+    slot.retry_after =
+        Clock::now() + (backoff ? ctx_.settings.peer_backoff : std::chrono::milliseconds(1000));
   }
   spdlog::debug("swarm {}: peer {} closed: {}", info_.digest.str(), p->remote, reason);
   if (!stopped_) fill_all();
@@ -453,12 +458,13 @@ void BlobSwarm::say_and_close(const PeerPtr& p, const std::string& frame, const 
 // ---- reading ----------------------------------------------------------------------------------
 
 void BlobSwarm::read_header(const PeerPtr& p) {
-  asio::async_read(p->socket, asio::buffer(p->header.data(), wire::kHeaderSize),
-                   asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec, size_t) {
-                     if (p->closed) return;
-                     if (ec) return self->close(p, ec.message(), ec != asio::error::eof);
-                     self->on_header(p);
-                   }));
+  asio::async_read(
+      p->socket, asio::buffer(p->header.data(), wire::kHeaderSize),
+      asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec, size_t) {
+        if (p->closed) return;
+        if (ec) return self->close(p, ec.message(), ec != asio::error::eof);
+        self->on_header(p);
+      }));
 }
 
 void BlobSwarm::on_header(const PeerPtr& p) {
@@ -472,13 +478,14 @@ void BlobSwarm::on_header(const PeerPtr& p) {
   if (h.type == wire::FrameType::kData) {
     if (h.body_size < wire::kDataPrefix) return protocol_error(p, "DATA without piece and offset");
     uint32_t payload = h.body_size - static_cast<uint32_t>(wire::kDataPrefix);
-    asio::async_read(
-        p->socket, asio::buffer(p->header.data() + wire::kHeaderSize, wire::kDataPrefix),
-        asio::bind_executor(strand_, [self = shared_from_this(), p, payload](error_code ec, size_t) {
-          if (p->closed) return;
-          if (ec) return self->close(p, ec.message(), true);
-          self->on_data_prefix(p, payload);
-        }));
+    asio::async_read(p->socket,
+                     asio::buffer(p->header.data() + wire::kHeaderSize, wire::kDataPrefix),
+                     asio::bind_executor(
+                         strand_, [self = shared_from_this(), p, payload](error_code ec, size_t) {
+                           if (p->closed) return;
+                           if (ec) return self->close(p, ec.message(), true);
+                           self->on_data_prefix(p, payload);
+                         }));
     return;
   }
   p->body.resize(h.body_size);
@@ -496,7 +503,8 @@ void BlobSwarm::on_data_prefix(const PeerPtr& p, uint32_t payload) {
   auto prefix = wire::decode_data_prefix(std::string_view(
       reinterpret_cast<const char*>(p->header.data() + wire::kHeaderSize), wire::kDataPrefix));
   if (!p->hello_received) return protocol_error(p, "DATA before HELLO");
-  if (prefix.piece >= info_.piece_count()) return protocol_error(p, "DATA for a piece out of range");
+  if (prefix.piece >= info_.piece_count())
+    return protocol_error(p, "DATA for a piece out of range");
   uint32_t piece_size = info_.piece_size(prefix.piece);
   if (payload == 0 || prefix.offset >= piece_size || payload > piece_size - prefix.offset) {
     return protocol_error(p, "DATA outside its piece");
@@ -518,22 +526,21 @@ void BlobSwarm::on_data_prefix(const PeerPtr& p, uint32_t payload) {
     dest = p->discard.data();
   }
   auto read_payload = [self = shared_from_this(), p, prefix, target, dest, payload] {
-    asio::async_read(p->socket, asio::buffer(dest, payload),
-                     asio::bind_executor(self->strand_, [self, p, prefix, target](error_code ec,
-                                                                                  size_t) {
-                       if (p->closed) return;
-                       if (ec) return self->close(p, ec.message(), true);
-                       self->on_data(p, prefix.piece, prefix.offset, target);
-                     }));
+    asio::async_read(
+        p->socket, asio::buffer(dest, payload),
+        asio::bind_executor(self->strand_, [self, p, prefix, target](error_code ec, size_t) {
+          if (p->closed) return;
+          if (ec) return self->close(p, ec.message(), true);
+          self->on_data(p, prefix.piece, prefix.offset, target);
+        }));
   };
   // Over the ingress budget: leave the bytes in the socket a while (TCP slows the sender).
   auto wait = ctx_.ingress.reserve(payload);
   if (wait.count() == 0) return read_payload();
   p->read_throttle.expires_after(wait);
-  p->read_throttle.async_wait(asio::bind_executor(
-      strand_, [p, read_payload](error_code ec) {
-        if (!ec && !p->closed) read_payload();
-      }));
+  p->read_throttle.async_wait(asio::bind_executor(strand_, [p, read_payload](error_code ec) {
+    if (!ec && !p->closed) read_payload();
+  }));
 }
 
 void BlobSwarm::on_data(const PeerPtr& p, uint32_t piece, uint32_t offset,
@@ -590,8 +597,7 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
         return close(p, "peer said BYE", false);
       case wire::FrameType::kError: {
         auto e = wire::decode_error(p->body);
-        return close(p, "peer sent ERROR " + std::to_string(int(e.code)) + ": " + e.message,
-                     true);
+        return close(p, "peer sent ERROR " + std::to_string(int(e.code)) + ": " + e.message, true);
       }
       case wire::FrameType::kData:
         break;  // handled in on_data_prefix
@@ -691,8 +697,7 @@ void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
 }
 
 void BlobSwarm::on_verified(uint32_t piece, bool ok, wire::PeerId from,
-                            std::optional<PeerAddress> dialed, Source source,
-                            std::string error) {
+                            std::optional<PeerAddress> dialed, Source source, std::string error) {
   if (stopped_ || complete_) return;
   picker_->set_verifying(piece, false);
   if (!error.empty()) {
@@ -726,8 +731,12 @@ void BlobSwarm::piece_done(uint32_t piece, Source source) {
     std::lock_guard lock(stats_mu_);
     downloaded_ += size;
     switch (source) {
-      case Source::kPeer: from_peers_ += size, ctx_.metrics.bytes_from_peers.inc(size); break;
-      case Source::kOrigin: from_origins_ += size, ctx_.metrics.bytes_from_origins.inc(size); break;
+      case Source::kPeer:
+        from_peers_ += size, ctx_.metrics.bytes_from_peers.inc(size);
+        break;
+      case Source::kOrigin:
+        from_origins_ += size, ctx_.metrics.bytes_from_origins.inc(size);
+        break;
       case Source::kFallback:
         from_fallback_ += size, ctx_.metrics.bytes_from_fallback.inc(size);
         break;
@@ -895,8 +904,7 @@ std::optional<uint32_t> BlobSwarm::pick_reveal(const PeerPtr& p, bool allow_in_f
 
 // ---- writing ----------------------------------------------------------------------------------
 
-void BlobSwarm::send(const PeerPtr& p, std::string frame,
-                     BufferPtr payload) {
+void BlobSwarm::send(const PeerPtr& p, std::string frame, BufferPtr payload) {
   if (p->closed) return;
   p->out.push_back({std::move(frame), std::move(payload)});
   if (!p->writing) do_write(p);
@@ -911,21 +919,21 @@ void BlobSwarm::do_write(const PeerPtr& p) {
     if (p->out[i].payload) buffers.push_back(asio::buffer(*p->out[i].payload));
   }
   p->writing = n;
-  asio::async_write(p->socket, buffers,
-                    asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec,
-                                                                                size_t) {
-                      if (p->closed) return;
-                      if (ec) return self->close(p, "write: " + ec.message(), true);
-                      uint32_t data_frames = 0;
-                      for (size_t i = 0; i < p->writing; ++i) {
-                        if (p->out.front().payload) ++data_frames;
-                        p->out.pop_front();
-                      }
-                      p->writing = 0;
-                      p->data_in_flight -= data_frames;
-                      if (data_frames) self->serve_uploads(p);
-                      self->do_write(p);
-                    }));
+  asio::async_write(
+      p->socket, buffers,
+      asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec, size_t) {
+        if (p->closed) return;
+        if (ec) return self->close(p, "write: " + ec.message(), true);
+        uint32_t data_frames = 0;
+        for (size_t i = 0; i < p->writing; ++i) {
+          if (p->out.front().payload) ++data_frames;
+          p->out.pop_front();
+        }
+        p->writing = 0;
+        p->data_in_flight -= data_frames;
+        if (data_frames) self->serve_uploads(p);
+        self->do_write(p);
+      }));
 }
 
 // ---- figures ----------------------------------------------------------------------------------
@@ -1040,8 +1048,8 @@ void BlobSwarm::maybe_fallback() {
     ++fallback_running_;
     uint64_t offset = info_.piece_offset(*piece);
     uint32_t size = info_.piece_size(*piece);
-    asio::post(ctx_.disk, [self = shared_from_this(), fallback = ctx_.fallback,
-                           partial = partial_, piece = *piece, offset, size] {
+    asio::post(ctx_.disk, [self = shared_from_this(), fallback = ctx_.fallback, partial = partial_,
+                           piece = *piece, offset, size] {
       bool ok = false;
       std::string error;
       try {
@@ -1051,9 +1059,8 @@ void BlobSwarm::maybe_fallback() {
       } catch (const std::exception& e) {
         error = e.what();
       }
-      asio::post(self->strand_, [self, piece, ok, error] {
-        self->on_fallback_piece(piece, ok, error);
-      });
+      asio::post(self->strand_,
+                 [self, piece, ok, error] { self->on_fallback_piece(piece, ok, error); });
     });
   }
 }

@@ -4,7 +4,6 @@
 // piece hashing and disk writes go to the disk pool and come back as events.
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-
 #include <future>
 #include <map>
 #include <memory>
@@ -80,8 +79,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void read_header(const PeerPtr& p);
   void on_header(const PeerPtr& p);
   void on_data_prefix(const PeerPtr& p, uint32_t payload_size);
-  void on_data(const PeerPtr& p, uint32_t piece, uint32_t offset,
-               const BufferPtr& buffer);
+  void on_data(const PeerPtr& p, uint32_t piece, uint32_t offset, const BufferPtr& buffer);
   void on_frame(const PeerPtr& p, proto::wire::FrameType type);
   void protocol_error(const PeerPtr& p, const std::string& what);
 
@@ -111,8 +109,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   std::optional<uint32_t> pick_reveal(const PeerPtr& p, bool allow_in_flight);
 
   // Writing.
-  void send(const PeerPtr& p, std::string frame,
-            BufferPtr payload = nullptr);
+  void send(const PeerPtr& p, std::string frame, BufferPtr payload = nullptr);
   void do_write(const PeerPtr& p);
 
   // Housekeeping.
@@ -139,8 +136,8 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   std::vector<PeerPtr> peers_;
   std::map<PeerAddress, Slot> slots_;
   std::set<proto::wire::PeerId> banned_;
-  std::vector<uint32_t> holders_;        // origin: connected peers holding each piece
-  std::vector<uint32_t> reveal_count_;   // origin: outstanding reveals of each piece
+  std::vector<uint32_t> holders_;       // origin: connected peers holding each piece
+  std::vector<uint32_t> reveal_count_;  // origin: outstanding reveals of each piece
 
   // Streaming readers waiting for pieces [first, last] to be verified.
   struct RangeWaiter {

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pipeline-pieces", c.pipeline_pieces, "Pieces requested ahead per peer")
       ->capture_default_str();
+  app.add_option("--reveal-slots", c.reveal_slots,
+                 "Agents an origin reveals pieces to at once (engine swarm.reveal_slots)")
+      ->capture_default_str();
   app.add_option("--max-pieces-in-flight", c.max_pieces_in_flight,
                  "Pieces one node fetches at once over all links (0 = no cap)")
       ->capture_default_str();

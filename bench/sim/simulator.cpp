@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "common/swarm/piece_picker.h"
+#include "common/swarm/reveal_policy.h"
 #include "proto/metainfo.h"
 
 namespace fanout::sim {
@@ -37,9 +38,8 @@ struct Conn {
   uint32_t a = kNone, b = kNone;  // a dialed b
   bool open = true;
   Link to_a, to_b;  // b -> a, a -> b
-  // When one end is an origin: what it revealed to the agent, and which reveals are pending.
+  // When one end is an origin: what it revealed to the agent.
   std::vector<uint8_t> revealed;
-  std::unordered_set<uint32_t> reveal_pending;
   Link& into(uint32_t node) { return node == a ? to_a : to_b; }
   uint32_t other(uint32_t node) const { return node == a ? b : a; }
 };
@@ -59,8 +59,8 @@ struct Node {
   uint32_t outgoing = 0;
   uint32_t in_flight = 0;  // requests queued on all links into this node
   uint64_t sent = 0;
-  // Origins: connected agents holding each piece, outstanding reveals of each piece.
-  std::vector<uint32_t> holders, reveal_count;
+  // Origins: the engine's super-seeding policy, keyed by connection.
+  std::unique_ptr<swarm::RevealPolicy> reveals;
   // Upload slots (upload_slots > 0): links served now and links waiting.
   uint32_t serving = 0;
   std::deque<std::pair<uint32_t, bool>> slot_waiters;  // (conn, into a?)
@@ -84,8 +84,8 @@ class Simulation {
       Node& o = nodes_.emplace_back();
       o.origin = o.started = o.complete = true;
       o.up = origin_up();
-      o.holders.assign(pieces_, 0);
-      o.reveal_count.assign(pieces_, 0);
+      o.reveals =
+          std::make_unique<swarm::RevealPolicy>(pieces_, c.reveal_slots, c.pipeline_pieces, rng_());
     }
     for (uint32_t i = 0; i < c.nodes; ++i) {
       Node& n = nodes_.emplace_back();
@@ -228,7 +228,10 @@ class Simulation {
       uint32_t peer = c.other(self);
       Node& s = nodes_[self];
       if (s.origin) {
-        for (uint32_t i = 0; i < pieces_; ++i) s.holders[i] += node_has(peer, i) ? 1 : 0;
+        for (uint32_t i = 0; i < pieces_; ++i) {
+          if (node_has(peer, i)) s.reveals->holder_added(k, i);
+        }
+        s.reveals->add_peer(k);
       } else if (!s.complete && !nodes_[peer].origin) {
         for (uint32_t i = 0; i < pieces_; ++i) {
           if (node_has(peer, i)) s.picker->peer_has(i);
@@ -260,9 +263,10 @@ class Simulation {
       in.queue.clear();
       release_slot(in);
       if (s.origin) {
-        for (uint32_t i = 0; i < pieces_; ++i) s.holders[i] -= node_has(peer, i) ? 1 : 0;
-        for (uint32_t i : c.reveal_pending) --s.reveal_count[i];
-        c.reveal_pending.clear();
+        for (uint32_t i = 0; i < pieces_; ++i) {
+          if (node_has(peer, i)) s.reveals->holder_removed(i);
+        }
+        s.reveals->remove_peer(k);
       } else if (!s.complete && !nodes_[peer].origin) {
         for (uint32_t i = 0; i < pieces_; ++i) {
           if (node_has(peer, i)) s.picker->peer_lost(i);
@@ -270,6 +274,7 @@ class Simulation {
       }
     }
     for (uint32_t self : {c.a, c.b}) {
+      if (nodes_[self].origin) reveal_granted(self);
       if (!nodes_[self].complete) {
         fill_all(self);  // pieces this link was fetching are free again
         maybe_connect(self);
@@ -318,6 +323,7 @@ class Simulation {
   void fill_all(uint32_t self) {
     std::vector<uint32_t> ks;
     for (auto& [peer, k] : nodes_[self].conn_to) ks.push_back(k);
+    std::shuffle(ks.begin(), ks.end(), rng_);
     for (uint32_t k : ks) {
       if (conns_[k].into(self).queue.size() < c_.pipeline_pieces) fill(self, k);
     }
@@ -359,12 +365,8 @@ class Simulation {
     for (auto [peer, pk] : peers) {
       Node& p = nodes_[peer];
       if (p.origin) {
-        ++p.holders[piece];
-        Conn& c = conns_[pk];
-        if (c.reveal_pending.erase(piece)) {
-          --p.reveal_count[piece];
-          reveal(peer, pk);
-        }
+        if (p.reveals->holder_added(pk, piece)) reveal(peer, pk);
+        reveal_granted(peer);
       } else if (!p.complete) {
         p.picker->peer_has(piece);
         on_have(peer, pk, piece);
@@ -372,7 +374,9 @@ class Simulation {
     }
     if (s.picker->complete()) return complete(self);
     fill(self, k);
-    if (cancelled) fill_all(self);
+    // Under the in-flight cap a finished piece frees a place any link may take (the engine
+    // then fills every peer, in shuffled order).
+    if (cancelled || c_.max_pieces_in_flight > 0) fill_all(self);
   }
 
   void complete(uint32_t self) {
@@ -397,32 +401,20 @@ class Simulation {
     Node& o = nodes_[origin];
     Conn& c = conns_[k];
     uint32_t agent = c.other(origin);
-    if (nodes_[agent].complete) return;
+    if (!c.open || nodes_[agent].complete) return;
     if (c.revealed.empty()) c.revealed.assign(pieces_, 0);
-    while (c.reveal_pending.size() < c_.pipeline_pieces) {
-      std::optional<uint32_t> best;
-      uint32_t best_score = UINT32_MAX;
-      uint64_t ties = 0;
-      bool idle = c.reveal_pending.empty();
-      for (uint32_t i = 0; i < pieces_; ++i) {
-        if (node_has(agent, i) || c.revealed[i]) continue;
-        if (!idle && o.reveal_count[i] > 0 && o.holders[i] == 0) continue;
-        uint32_t score = o.holders[i] + o.reveal_count[i];
-        if (score < best_score) {
-          best = i;
-          best_score = score;
-          ties = 1;
-        } else if (score == best_score && rng_() % ++ties == 0) {
-          best = i;
-        }
-      }
-      if (!best) break;
-      c.revealed[*best] = 1;
-      c.reveal_pending.insert(*best);
-      ++o.reveal_count[*best];
-      on_have(agent, k, *best);
+    auto shown = o.reveals->next(k, [&](uint32_t i) { return node_has(agent, i); });
+    for (uint32_t piece : shown) {
+      c.revealed[piece] = 1;
+      on_have(agent, k, piece);
       if (!c.open) return;
     }
+    reveal_granted(origin);
+  }
+
+  // Agents whose turn came (a slot freed): show them their pieces.
+  void reveal_granted(uint32_t origin) {
+    for (uint32_t k : nodes_[origin].reveals->take_granted()) reveal(origin, k);
   }
 
   // ---- bandwidth --------------------------------------------------------------------------

@@ -12,8 +12,8 @@
 //     until a few agents seed, locality shares), from a candidate pool like the PeerStore's;
 //   - connections: up to peers_per_node outgoing per node, capped total per node, seeders dial
 //     nobody and drop links to origins and to other seeders, a busy peer is skipped a while;
-//   - origins reveal pipeline_pieces pieces per agent at a time (super-seeding), as
-//     BlobSwarm::reveal does (re-implemented here: it is not a pure class yet).
+//   - origins reveal pieces with the engine's own swarm::RevealPolicy (super-seeding: a few
+//     agents at a time, pipeline_pieces pieces per turn), as BlobSwarm does.
 // Not modelled: CPU (hashing, copies), disk, latency beyond a fixed startup delay, TCP dynamics.
 #include <cstdint>
 #include <vector>
@@ -36,6 +36,8 @@ struct SimConfig {
   uint32_t peers_per_node = 8;
   uint32_t max_connections = 512;
   uint32_t pipeline_pieces = 4;
+  // The origin engine's swarm.reveal_slots: agents an origin reveals pieces to at once.
+  uint32_t reveal_slots = 16;
   // The engine's swarm.max_pieces_in_flight: pieces one node fetches at once over all links;
   // 0 = no cap. Off by default: the cap fixes a collapse of the real engine under rate limits
   // (whole-blob-in-flight, nothing shareable) that this fluid model never shows, and in the model

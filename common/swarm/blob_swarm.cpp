@@ -37,8 +37,10 @@ BlobSwarm::BlobSwarm(EngineContext& ctx, proto::Metainfo info, int fd)
       complete_(true),
       rng_(std::random_device{}()),
       result_future_(result_promise_.get_future().share()) {
-  holders_.assign(info_.piece_count(), 0);
-  reveal_count_.assign(info_.piece_count(), 0);
+  if (ctx_.settings.is_origin) {
+    reveals_ = std::make_unique<RevealPolicy>(info_.piece_count(), ctx_.settings.reveal_slots,
+                                              ctx_.settings.pipeline_pieces, rng_());
+  }
   stats_.pieces_done = info_.piece_count();
   result_set_ = true;
   result_promise_.set_value(FetchResult{true, {}, {}, {}});
@@ -56,8 +58,6 @@ BlobSwarm::BlobSwarm(EngineContext& ctx, proto::Metainfo info, std::shared_ptr<P
   for (uint32_t i = 0; i < info_.piece_count(); ++i) {
     if (partial_->has_piece(i)) picker_->set_have(i);  // resumed from an earlier run
   }
-  holders_.assign(info_.piece_count(), 0);
-  reveal_count_.assign(info_.piece_count(), 0);
 }
 
 BlobSwarm::~BlobSwarm() {
@@ -380,8 +380,9 @@ bool BlobSwarm::accept_hello(const PeerPtr& p, const wire::Hello& hello) {
   for (uint32_t i = 0; i < info_.piece_count(); ++i) {
     if (!wire::bit_get(p->bits, i)) continue;
     if (picker_ && !p->is_origin) picker_->peer_has(i);
-    ++holders_[i];
+    if (reveals_ && !p->is_origin) reveals_->holder_added(reveal_key(p), i);
   }
+  if (reveals_ && !p->is_origin) reveals_->add_peer(reveal_key(p));
   spdlog::debug("swarm {}: peer {} ({}{}) connected", info_.digest.str(), short_id(p->id),
                 p->remote, p->is_origin ? ", origin" : "");
   return true;
@@ -404,12 +405,12 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
     for (uint32_t i = 0; i < info_.piece_count(); ++i) {
       if (!wire::bit_get(p->bits, i)) continue;
       if (picker_ && !p->is_origin) picker_->peer_lost(i);
-      --holders_[i];
+      if (reveals_ && !p->is_origin) reveals_->holder_removed(i);
     }
+    if (reveals_ && !p->is_origin) reveals_->remove_peer(reveal_key(p));
   }
-  for (uint32_t piece : p->reveal_pending) --reveal_count_[piece];
-  p->reveal_pending.clear();
   peers_.erase(std::remove(peers_.begin(), peers_.end(), p), peers_.end());
+  if (reveals_) reveal_granted();  // its turn, if it had one, passed on
   ctx_.connections.fetch_sub(1);
   ctx_.metrics.connections.add(-1);
   if (p->dialed) {
@@ -575,12 +576,11 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
         if (!wire::bit_get(p->bits, piece)) {
           wire::bit_set(p->bits, piece);
           if (picker_ && !p->is_origin) picker_->peer_has(piece);
-          ++holders_[piece];
+          if (reveals_ && !p->is_origin && reveals_->holder_added(reveal_key(p), piece)) {
+            reveal(p);
+          }
         }
-        if (p->reveal_pending.erase(piece)) {
-          --reveal_count_[piece];
-          reveal(p);
-        }
+        if (reveals_) reveal_granted();
         fill_requests(p);
         break;
       }
@@ -859,47 +859,23 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   uploaded_ += r.length;
 }
 
-// Origin side: keep `pipeline_pieces` pieces revealed to each agent that it does not hold yet,
-// choosing the pieces fewest peers hold or have been shown, so the origin's upload goes to
-// distinct pieces and agents trade the rest among themselves.
+// Origin side (super-seeding, see reveal_policy.h): show this agent the pieces its turn brings.
 void BlobSwarm::reveal(const PeerPtr& p) {
-  if (!ctx_.settings.is_origin || !complete_ || p->is_origin) return;
-  if (p->revealed.empty()) p->revealed.assign(wire::bitfield_bytes(info_.piece_count()), 0);
+  if (!reveals_ || !complete_ || p->is_origin || p->closed || !p->hello_received) return;
+  auto shown = reveals_->next(reveal_key(p), [&](uint32_t i) { return wire::bit_get(p->bits, i); });
   std::string frames;
-  while (p->reveal_pending.size() < ctx_.settings.pipeline_pieces) {
-    // A piece shown to another agent that nobody holds yet is on its way into the swarm:
-    // showing it again would send it twice, so it is shown only to a peer with nothing else
-    // to fetch (nobody stalls, and duplicates happen only in the last pieces).
-    std::optional<uint32_t> best = pick_reveal(p, /*allow_in_flight=*/false);
-    if (!best && p->reveal_pending.empty()) best = pick_reveal(p, /*allow_in_flight=*/true);
-    if (!best) break;
-    wire::bit_set(p->revealed, *best);
-    p->reveal_pending.insert(*best);
-    ++reveal_count_[*best];
-    frames += wire::encode(wire::Have{*best});
-  }
+  for (uint32_t piece : shown) frames += wire::encode(wire::Have{piece});
   if (!frames.empty()) send(p, std::move(frames));
+  reveal_granted();
 }
 
-// The piece fewest peers hold or have been shown, among those this peer lacks and was not shown.
-std::optional<uint32_t> BlobSwarm::pick_reveal(const PeerPtr& p, bool allow_in_flight) {
-  std::optional<uint32_t> best;
-  uint32_t best_score = UINT32_MAX;
-  uint64_t ties = 0;
-  for (uint32_t i = 0; i < info_.piece_count(); ++i) {
-    if (wire::bit_get(p->bits, i) || wire::bit_get(p->revealed, i)) continue;
-    bool in_flight = reveal_count_[i] > 0 && holders_[i] == 0;
-    if (in_flight != allow_in_flight) continue;
-    uint32_t score = holders_[i] + reveal_count_[i];
-    if (score < best_score) {
-      best = i;
-      best_score = score;
-      ties = 1;
-    } else if (score == best_score && rng_() % ++ties == 0) {
-      best = i;
-    }
+// Agents whose turn came when another's ended or it went away.
+void BlobSwarm::reveal_granted() {
+  for (RevealPolicy::PeerKey key : reveals_->take_granted()) {
+    auto it = std::find_if(peers_.begin(), peers_.end(),
+                           [key](const PeerPtr& p) { return reveal_key(p) == key; });
+    if (it != peers_.end()) reveal(*it);
   }
-  return best;
 }
 
 // ---- writing ----------------------------------------------------------------------------------
@@ -1038,7 +1014,7 @@ void BlobSwarm::maybe_fallback() {
   auto now = Clock::now();
   if (now - last_progress_ < ctx_.settings.fallback_after || now < fallback_retry_after_) return;
   while (fallback_running_ < 2) {
-    auto piece = picker_->pick([](uint32_t) { return true; }, /*from_origin=*/false);
+    auto piece = picker_->pick_any();
     if (!piece) break;
     if (fallback_running_ == 0) {
       spdlog::info("fetch {}: no progress from the swarm for {} ms, using the fallback",

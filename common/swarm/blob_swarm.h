@@ -15,6 +15,7 @@
 #include "common/swarm/engine_context.h"
 #include "common/swarm/peer.h"
 #include "common/swarm/piece_picker.h"
+#include "common/swarm/reveal_policy.h"
 #include "proto/metainfo.h"
 
 namespace fanout::swarm {
@@ -106,7 +107,10 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void serve_uploads(const PeerPtr& p);
   void send_block(const PeerPtr& p);
   void reveal(const PeerPtr& p);
-  std::optional<uint32_t> pick_reveal(const PeerPtr& p, bool allow_in_flight);
+  void reveal_granted();
+  static RevealPolicy::PeerKey reveal_key(const PeerPtr& p) {
+    return reinterpret_cast<uintptr_t>(p.get());
+  }
 
   // Writing.
   void send(const PeerPtr& p, std::string frame, BufferPtr payload = nullptr);
@@ -136,8 +140,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   std::vector<PeerPtr> peers_;
   std::map<PeerAddress, Slot> slots_;
   std::set<proto::wire::PeerId> banned_;
-  std::vector<uint32_t> holders_;       // origin: connected peers holding each piece
-  std::vector<uint32_t> reveal_count_;  // origin: outstanding reveals of each piece
+  std::unique_ptr<RevealPolicy> reveals_;  // origins: whom to show which pieces
 
   // Streaming readers waiting for pieces [first, last] to be verified.
   struct RangeWaiter {

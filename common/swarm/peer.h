@@ -71,9 +71,6 @@ struct Peer {
   std::deque<OutFrame> out;
   size_t writing = 0;  // frames of `out` in the current async_write
 
-  // Origin side (super-seeding): pieces revealed to this peer that it does not have yet.
-  std::set<uint32_t> reveal_pending;
-  std::vector<uint8_t> revealed;
 };
 
 using PeerPtr = std::shared_ptr<Peer>;

@@ -18,6 +18,10 @@ struct Settings {
   uint32_t block_size = 1u << 20;
   // Pieces requested ahead from one peer: enough in flight to fill a fast link.
   uint32_t pipeline_pieces = 4;
+  // Origins: agents shown pieces at once (super-seeding turns, see reveal_policy.h). A few
+  // agents fed at full speed spread the blob faster, and with fewer duplicates, than every
+  // connected agent fed a sliver of the origin's upload.
+  uint32_t reveal_slots = 16;
   // Pieces of one blob being fetched at once, over all its peers. Kept small so each piece
   // arrives quickly and can be shared at once: a node that asks every peer for several pieces
   // splits its link over dozens of half-done pieces and has nothing to upload for a long time.

@@ -5,12 +5,14 @@
 // counts every agent on v2; rollback moves no bytes; concurrent flips are all audited.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -205,6 +207,9 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
   EXPECT_LT(read2, kAdapter + 4096) << "the shared base layer was read again: " << prewarm2.output;
   // Only the new adapter, config and manifest travel to the agents, not the shared base.
   uint64_t to_agents2 = bytes_received(prewarm2.output);
+  std::cout << "prewarm v1 to 2 agents: agents received " << to_agents1
+            << " bytes; prewarm v2: origins read " << read2 << " bytes, agents received "
+            << to_agents2 << " bytes (adapter " << kAdapter << ", base " << kBase << ")\n";
   EXPECT_GE(to_agents2, 2 * kAdapter) << prewarm2.output;
   EXPECT_LT(to_agents2, 2 * kAdapter + 65536)
       << "the shared base layer went to the agents again: " << prewarm2.output;
@@ -391,6 +396,75 @@ TEST(ModelPull, AgentsWatchingProdFetchTheFlippedVersionBeforeAnyoneAsks) {
                                                << cluster.logs();
     EXPECT_EQ(Sha256::of_file(path), adapter);
   }
+}
+
+// Issue 5: a real agent's cache capped below two versions. Pulling v2 evicts v1's layer, and with
+// it v1's materialised directory, whose hard link would otherwise keep v1's bytes on disk outside
+// the cap: the cache directory's real size (each inode once, as du counts) stays under the cap.
+TEST(ModelPull, ACappedCacheEvictsTheOldVersionsBytesDirectoryIncluded) {
+  TempDir dir("fanout-pull-evict-");
+  Cluster cluster(dir.path());
+  std::string registry = (dir / "registry.db").string();
+  Fanoutctl ctl(dir.path(),
+                {"--registry", registry, "--object-store-dir", cluster.object_store_dir().string(),
+                 "--origin", cluster.origin_url()});
+  auto [write, promote] = make_tokens(ctl);
+  ASSERT_FALSE(write.empty() || promote.empty());
+  cluster.set_tracker_args({"--registry", registry});
+  ASSERT_TRUE(cluster.start_tracker_and_origin());
+  constexpr uint64_t kMiB = 1 << 20, kCap = 10 * kMiB;
+  ASSERT_TRUE(cluster.start_agents(1, {"--set", "cache.max_size=10MiB"}));  // high 90%, low 80%
+
+  for (int v = 1; v <= 2; ++v) {
+    auto src = dir / ("v" + std::to_string(v));
+    write_random_file(src / "weights.bin", 6 * kMiB, 30 + v);
+    ASSERT_EQ(ctl({"push", src.string(), "--model", "tiny", "--token", write}).code, 0);
+    ASSERT_EQ(
+        ctl({"prewarm", "tiny", "--version", std::to_string(v), "--wait", "--token", write}).code,
+        0);
+  }
+  auto pull = [&](int version) {
+    httplib::Client agent(cluster.agent_url(0));
+    agent.set_read_timeout(std::chrono::seconds(60));
+    auto res =
+        agent.Post("/v1/pulls", nlohmann::json{{"model", "tiny"}, {"version", version}}.dump(),
+                   "application/json");
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no answer") << cluster.logs();
+    return res && res->status == 200 ? nlohmann::json::parse(res->body) : nlohmann::json();
+  };
+  auto disk_bytes = [&] {
+    std::set<std::pair<dev_t, ino_t>> seen;
+    uint64_t total = 0;
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(cluster.agent_cache_dir(0))) {
+      struct stat st {};
+      if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (seen.insert({st.st_dev, st.st_ino}).second) total += static_cast<uint64_t>(st.st_size);
+    }
+    return total;
+  };
+
+  auto j1 = pull(1);
+  ASSERT_TRUE(j1.contains("directory"));
+  std::filesystem::path dir1 = j1["directory"].get<std::string>();
+  ASSERT_TRUE(std::filesystem::exists(dir1 / "weights.bin"));
+  auto j2 = pull(2);
+  ASSERT_TRUE(j2.contains("directory"));
+  std::filesystem::path dir2 = j2["directory"].get<std::string>();
+  EXPECT_EQ(Sha256::of_file(dir2 / "weights.bin"), Sha256::of_file(dir / "v2" / "weights.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir1)) << "v1's directory still links its evicted layer";
+  uint64_t on_disk = disk_bytes();
+  std::cout << "cache dir holds " << on_disk << " bytes on disk with a " << kCap
+            << " byte cap (v1 + v2 would be " << 12 * kMiB << ")\n";
+  EXPECT_LT(on_disk, kCap);
+  EXPECT_GE(on_disk, 6 * kMiB);
+
+  // Pulled again, v1 comes back whole (and v2, unpinned, makes room for it).
+  auto again = pull(1);
+  ASSERT_TRUE(again.contains("directory"));
+  EXPECT_EQ(Sha256::of_file(dir1 / "weights.bin"), Sha256::of_file(dir / "v1" / "weights.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir2));
+  EXPECT_LT(disk_bytes(), kCap);
 }
 
 }  // namespace

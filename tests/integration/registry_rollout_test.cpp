@@ -229,6 +229,20 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
   ASSERT_EQ(sorted.code, 0) << sorted.output;
   EXPECT_LT(sorted.output.find("\n2 "), sorted.output.find("\n1 ")) << sorted.output;
 
+  // Without --once, rollout is a live view: it keeps refreshing until it is stopped (Ctrl-C).
+  auto live = ctl.start({"rollout", "llama@prod"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(live->running()) << "rollout exited on its own";
+  live->stop();
+  {
+    std::ifstream in(live->log_path());
+    int refreshes = 0;
+    for (std::string line; std::getline(in, line);) {
+      refreshes += line.find("agents holding every layer: 2/2 agents") != std::string::npos;
+    }
+    EXPECT_GE(refreshes, 3) << "poll interval 100ms over 1.5s";
+  }
+
   std::string metrics_before = get_body(cluster.origin_url(), "/metrics");
   double agents_before = agents_received();
   Ran back =

@@ -282,12 +282,19 @@ void cmd_rollout(Context& ctx, const std::string& target, bool once) {
   while (true) {
     auto v = find_version(ctx, model, std::nullopt, alias);
     auto blobs = blobs_of(ctx, v);
-    Readiness r = check(origins, blobs);
+    std::string origin_state;
+    try {
+      Readiness r = check(origins, blobs);
+      origin_state = std::to_string(r.ready) + "/" + std::to_string(blobs.size()) + " blobs";
+    } catch (const CommandError& e) {
+      if (once) throw;
+      origin_state = std::string("unknown (") + e.what() + ")";  // a live view rides it out
+    }
     FleetCount c = count_agents(config.agents, layers_of(blobs), config.http_timeout);
     std::ostringstream line;
     line << model << "@" << alias << " = version " << v.number << " "
-         << v.artifact_digest.substr(0, 19) << ": origins ready " << r.ready << "/" << blobs.size()
-         << " blobs; agents holding every layer: " << describe(c, config.agents.size());
+         << v.artifact_digest.substr(0, 19) << ": origins ready " << origin_state
+         << "; agents holding every layer: " << describe(c, config.agents.size());
     if (once) {
       std::cout << line.str() << "\n";
       if (!c.first_error.empty()) std::cerr << "fanoutctl: " << c.first_error << "\n";

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -29,6 +30,8 @@ AgentServer::AgentServer(BlobFetcher& fetcher, metrics::Registry& registry, Agen
   http_.routes().Get(
       R"(/v1/blobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
         Digest digest = http::parse_digest_param(req.matches[1]);
+        // httplib routes HEAD to the GET handlers: answer it from the cache, never fetch.
+        if (req.method == "HEAD") return head_blob(digest, res);
         if (req.has_header("Range") && parts_.partial.prioritize &&
             !fetcher_.cas().contains(digest) && serve_while_fetching(req, res, digest)) {
           return;
@@ -40,7 +43,39 @@ AgentServer::AgentServer(BlobFetcher& fetcher, metrics::Registry& registry, Agen
         if (parts_.cache) pin = parts_.cache->pin(digest);
         http::serve_file(req, res, path, "application/octet-stream", &metrics_.http_bytes_sent);
       });
+  http_.routes().Get("/v1/blobs",
+                     [this](const httplib::Request&, httplib::Response& res) { list_blobs(res); });
   if (parts_.pulls) parts_.pulls->add_routes(http_.routes());
+}
+
+void AgentServer::head_blob(const Digest& digest, httplib::Response& res) {
+  // The CAS publishes a blob only once its bytes hash to its name: present means verified.
+  auto size = fetcher_.cas().size_of(digest);
+  if (!size) {
+    res.status = 404;
+    return;
+  }
+  res.status = 200;
+  res.set_header("Accept-Ranges", "bytes");
+  // A provider that is never called: it carries the length, and HEAD sends no body.
+  res.set_content_provider(*size, "application/octet-stream",
+                           [](size_t, size_t, httplib::DataSink&) { return false; });
+}
+
+void AgentServer::list_blobs(httplib::Response& res) {
+  nlohmann::json blobs = nlohmann::json::array();
+  uint64_t total = 0;
+  if (parts_.cache) {
+    for (const auto& [digest, size] : parts_.cache->index().snapshot()) {
+      // The index may lag an eviction by a moment; the CAS has the last word.
+      if (!fetcher_.cas().contains(digest)) continue;
+      blobs.push_back({{"digest", digest.str()}, {"size", size}});
+      total += size;
+    }
+  }
+  res.set_content(
+      nlohmann::json{{"blobs", blobs}, {"count", blobs.size()}, {"bytes", total}}.dump(),
+      "application/json");
 }
 
 void AgentServer::throw_http(const FetchError& e) {

@@ -3,6 +3,10 @@
 //   GET /v1/blobs/{digest}   the blob (fetched through the swarm if missing), with Range support;
 //                            a Range on a blob still arriving is answered as soon as the pieces
 //                            under it are verified (the swarm fetches them first)
+//   HEAD /v1/blobs/{digest}  200 with Content-Length when the blob is complete and verified in
+//                            the cache, 404 otherwise; never starts a fetch
+//   GET /v1/blobs            {"blobs": [{"digest", "size"}...]}: every complete blob held, so
+//                            fanoutctl can count the agents holding a version
 //   POST /v1/pulls, GET /v1/pulls/{id}   model pulls (see pull_service.h)
 //   GET /healthz, GET /metrics
 #include <cstdint>
@@ -52,6 +56,9 @@ class AgentServer {
   // The one place where fetch errors become HTTP statuses.
   [[noreturn]] static void throw_http(const FetchError& e);
   std::filesystem::path get_blob(const Digest& digest);
+  // HEAD /v1/blobs/{digest} and GET /v1/blobs: what is held, from the cache without fetching.
+  void head_blob(const Digest& digest, httplib::Response& res);
+  void list_blobs(httplib::Response& res);
   // Answers a Range request from the verified pieces of a blob still being fetched. False when
   // the blob turned out to be complete (or the request is not a single range): serve the file.
   bool serve_while_fetching(const httplib::Request& req, httplib::Response& res,

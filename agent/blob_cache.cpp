@@ -196,6 +196,7 @@ void BlobCache::evict(const Digest& digest) {
   // Re-check under the eviction lock: a reader may have pinned it since victims() was computed.
   if (index_.pinned(digest)) return;
   if (hooks_.before_evict) hooks_.before_evict(digest);
+  if (hooks_.release_links) hooks_.release_links(cas_.path_of(digest));
   std::error_code ec;
   fs::remove(cas_.path_of(digest), ec);
   if (ec) {

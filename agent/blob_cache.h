@@ -40,6 +40,9 @@ class BlobCache {
     std::function<uint64_t(const Digest&)> bytes_uploaded;
     // Free bytes on the cache's file system (tests fake a full disk); statvfs when unset.
     std::function<uint64_t()> free_bytes;
+    // Called with a blob's CAS path before it is deleted, so other hard links to it go too and
+    // its bytes really leave the disk (main wires remove_model_dirs_linking, model_dirs.h).
+    std::function<void(const std::filesystem::path&)> release_links;
   };
 
   BlobCache(BlobStore& cas, cache::CacheLimits limits, AgentMetrics& metrics, Hooks hooks = {},

@@ -14,6 +14,7 @@
 #include "agent/blob_cache.h"
 #include "agent/blob_fetcher.h"
 #include "agent/config.h"
+#include "agent/model_dirs.h"
 #include "agent/origin_range_source.h"
 #include "agent/pull_service.h"
 #include "agent/tracker_model_resolver.h"
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
     swarm::Engine engine(config.swarm, tracker, engine_metrics, fallback);
 
     BlobStore cas(config.cache_dir);
+    const std::filesystem::path models_dir = std::filesystem::path(config.cache_dir) / "models";
     agent::BlobCache cache(cas, config.cache, metrics,
                            {.before_evict = [&engine](const Digest& d) { engine.remove(d); },
                             .bytes_uploaded =
@@ -116,7 +118,11 @@ int main(int argc, char** argv) {
                                   auto stats = engine.stats(d);
                                   return stats ? stats->bytes_uploaded : uint64_t{0};
                                 },
-                            .free_bytes = {}});
+                            .free_bytes = {},
+                            .release_links =
+                                [models_dir](const std::filesystem::path& blob) {
+                                  agent::remove_model_dirs_linking(models_dir, blob);
+                                }});
     agent::BlobCache::Inventory inventory = cache.load();
 
     engine.start();
@@ -155,7 +161,7 @@ int main(int argc, char** argv) {
          .after_fetch = [&cache](const proto::Metainfo& info) { cache.admit(info.digest); }});
 
     agent::PullService pulls(fetcher, cache, metrics, agent::TrackerModelResolver(config.tracker),
-                             std::filesystem::path(config.cache_dir) / "models");
+                             models_dir, std::filesystem::path(config.cache_dir) / "watch.json");
 
     agent::AgentServer server(
         fetcher, registry, metrics,

@@ -1,5 +1,6 @@
 #include "agent/pull_service.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <system_error>
@@ -64,12 +65,15 @@ std::vector<ManifestLayer> parse_manifest(const std::string& text) {
 }
 
 PullService::PullService(BlobFetcher& fetcher, BlobCache& cache, AgentMetrics& metrics,
-                         ResolveFn resolve, fs::path models_dir)
+                         ResolveFn resolve, fs::path models_dir, fs::path watch_state)
     : fetcher_(fetcher),
       cache_(cache),
       metrics_(metrics),
       resolve_(std::move(resolve)),
-      models_dir_(std::move(models_dir)) {}
+      models_dir_(std::move(models_dir)),
+      watch_state_(std::move(watch_state)) {
+  restore_watch_state();
+}
 
 PullService::~PullService() {
   shutdown();
@@ -302,6 +306,14 @@ nlohmann::json PullService::describe(const Pull& pull) const {
 }
 
 void PullService::watch(std::vector<std::string> aliases, std::chrono::milliseconds interval) {
+  {
+    // Aliases no longer watched (the config changed across a restart) let go of their pins.
+    std::lock_guard lock(mu_);
+    std::erase_if(watched_, [&](const auto& entry) {
+      return std::find(aliases.begin(), aliases.end(), entry.first) == aliases.end();
+    });
+    save_watch_state_locked();
+  }
   if (aliases.empty()) return;
   watcher_ = std::thread(
       [this, aliases = std::move(aliases), interval] { watch_loop(aliases, interval); });
@@ -328,15 +340,122 @@ void PullService::watch_loop(std::vector<std::string> aliases, std::chrono::mill
         if (pull->state != "done") continue;  // retried next round
         auto& watched = watched_[w];
         // The version before the current one loses its pins; the current becomes the rollback.
-        if (watched.previous && watched.previous != watched.current) watched.previous->pins.clear();
-        watched.previous = watched.current;
+        // (No current: a restart found it incomplete, so the previous one stays the rollback.)
+        if (watched.current) {
+          if (watched.previous && watched.previous != watched.current) {
+            watched.previous->pins.clear();
+          }
+          watched.previous = watched.current;
+        }
         watched.current = pull;
+        save_watch_state_locked();
       } catch (const std::exception& e) {
         spdlog::warn("watch {}: {}", w, e.what());
       }
     }
     std::unique_lock lock(mu_);
     changed_.wait_for(lock, interval, [this] { return stopping_.load(); });
+  }
+}
+
+std::pair<int64_t, int64_t> PullService::watched_versions(const std::string& alias) const {
+  std::lock_guard lock(mu_);
+  auto it = watched_.find(alias);
+  if (it == watched_.end()) return {0, 0};
+  return {it->second.current ? it->second.current->version : 0,
+          it->second.previous ? it->second.previous->version : 0};
+}
+
+void PullService::save_watch_state_locked() const {
+  if (watch_state_.empty()) return;
+  json state = json::object();
+  auto entry = [](const std::shared_ptr<Pull>& p) -> json {
+    if (!p || !p->manifest) return nullptr;
+    return {{"version", p->version}, {"manifest", p->manifest->str()}};
+  };
+  for (const auto& [alias, w] : watched_) {
+    state[alias] = {{"current", entry(w.current)}, {"previous", entry(w.previous)}};
+  }
+  // Temp file and rename: a crash leaves the old state or the new one, never half of one.
+  fs::path tmp = watch_state_.string() + ".tmp";
+  try {
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << state.dump(2) << "\n";
+      if (!out.flush()) throw std::runtime_error("write failed");
+    }
+    fs::rename(tmp, watch_state_);
+  } catch (const std::exception& e) {
+    // The pins hold in memory; only a restart would lose them.
+    spdlog::warn("saving watch state to {}: {}", watch_state_.string(), e.what());
+  }
+}
+
+std::shared_ptr<PullService::Pull> PullService::restore_pull(const std::string& model,
+                                                             int64_t version,
+                                                             const Digest& manifest,
+                                                             bool complete) {
+  if (!fetcher_.cas().contains(manifest)) return nullptr;
+  auto pull = std::make_shared<Pull>();
+  pull->id = "restored";
+  pull->model = model;
+  pull->version = version;
+  pull->manifest = manifest;
+  pull->state = "done";
+  pull->keep_pins = true;
+  pull->pins.push_back(cache_.pin(manifest));
+  std::string text;
+  {
+    std::ifstream in(fetcher_.cas().path_of(manifest), std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  pull->layers = parse_manifest(text);
+  for (const auto& l : pull->layers) {
+    if (complete && !fetcher_.cas().contains(l.digest)) return nullptr;  // pull it again
+    pull->pins.push_back(cache_.pin(l.digest));
+    pull->paths.push_back(fetcher_.cas().path_of(l.digest));
+  }
+  pull->layers_done = pull->layers.size();
+  pull->directory = models_dir_ / model / std::to_string(version);
+  return pull;
+}
+
+void PullService::restore_watch_state() {
+  if (watch_state_.empty() || !fs::exists(watch_state_)) return;
+  std::ifstream in(watch_state_);
+  json state = json::parse(in, nullptr, false);
+  if (state.is_discarded() || !state.is_object()) {
+    spdlog::warn("ignoring unreadable watch state {}", watch_state_.string());
+    return;
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& [alias, entry] : state.items()) {
+    auto at = alias.find('@');
+    if (at == std::string::npos || !entry.is_object()) continue;
+    auto restore = [&](const char* key, bool complete) -> std::shared_ptr<Pull> {
+      const json& e = entry.value(key, json());
+      Digest manifest;
+      if (!e.is_object() || !e.contains("version") || !e["version"].is_number_integer() ||
+          !Digest::try_parse(e.value("manifest", ""), manifest)) {
+        return nullptr;
+      }
+      try {
+        return restore_pull(alias.substr(0, at), e["version"], manifest, complete);
+      } catch (const std::exception& ex) {
+        spdlog::warn("watch state {}: {}: {}", alias, key, ex.what());
+        return nullptr;
+      }
+    };
+    Watched w;
+    // A current version with a layer missing is left to the watch loop to pull again; the
+    // previous one pins whatever of it is still here.
+    w.current = restore("current", true);
+    w.previous = restore("previous", false);
+    if (!w.current && !w.previous) continue;
+    spdlog::info("watch {}: pinned version {} (current) and {} (previous) from {}", alias,
+                 w.current ? w.current->version : 0, w.previous ? w.previous->version : 0,
+                 watch_state_.string());
+    watched_[alias] = std::move(w);
   }
 }
 

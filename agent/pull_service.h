@@ -7,7 +7,10 @@
 //        -> 200 with the finished pull (wait, the default) or 202 {"id": ...} (wait: false)
 //   GET  /v1/pulls/{id}   the pull's progress or result
 // Watched aliases (config `watch`) are resolved every watch_interval; when one moves, the new
-// version is pulled and the previous one stays pinned in the cache for a rollback.
+// version is pulled and the previous one stays pinned in the cache for a rollback. Those pins
+// live as long as the service (not one request), and the current and previous version of each
+// watched alias are saved to a state file, so a restarted agent pins them again before its
+// first fetch can evict anything.
 #include <httplib.h>
 
 #include <atomic>
@@ -60,8 +63,11 @@ class PullService {
     using std::runtime_error::runtime_error;
   };
 
+  // `watch_state`: where the watched aliases' versions are kept across restarts (main:
+  // <cache_dir>/watch.json); empty keeps them in memory only. The constructor pins what it
+  // names whose manifest is still cached.
   PullService(BlobFetcher& fetcher, BlobCache& cache, AgentMetrics& metrics, ResolveFn resolve,
-              std::filesystem::path models_dir);
+              std::filesystem::path models_dir, std::filesystem::path watch_state = {});
   ~PullService();  // stops watching and waits for pulls to leave
 
   void add_routes(httplib::Server& server);
@@ -72,6 +78,10 @@ class PullService {
 
   // A pull, run to its end on the calling thread; returns its JSON (as GET /v1/pulls/{id}).
   nlohmann::json pull_now(const std::string& model, const std::string& alias, int64_t version);
+
+  // The versions a watched "MODEL@ALIAS" keeps pinned: current first, then the previous one
+  // (0 where there is none). For tests and logs.
+  std::pair<int64_t, int64_t> watched_versions(const std::string& alias) const;
 
  private:
   struct Pull {
@@ -96,12 +106,20 @@ class PullService {
   nlohmann::json describe(const Pull& pull) const;
   std::filesystem::path materialise(const Pull& pull);
   void watch_loop(std::vector<std::string> aliases, std::chrono::milliseconds interval);
+  // The state file: {"MODEL@ALIAS": {"current": {"version", "manifest"}, "previous": ...}}.
+  void save_watch_state_locked() const;
+  void restore_watch_state();
+  // A finished pull rebuilt from a cached manifest, its blobs pinned; null when the manifest is
+  // gone or (`complete`) a layer is missing.
+  std::shared_ptr<Pull> restore_pull(const std::string& model, int64_t version,
+                                     const Digest& manifest, bool complete);
 
   BlobFetcher& fetcher_;
   BlobCache& cache_;
   AgentMetrics& metrics_;
   ResolveFn resolve_;
   std::filesystem::path models_dir_;
+  std::filesystem::path watch_state_;
 
   mutable std::mutex mu_;
   std::condition_variable changed_;

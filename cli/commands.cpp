@@ -171,7 +171,9 @@ void register_commands(CLI::App& app) {
       prewarm
           ->add_option("--agents", pw_agents, "Percent of the configured agents that pull it too")
           ->check(CLI::Range(0, 100));
-  prewarm->add_flag("--wait", pw.wait, "Wait until the origins hold every layer, with progress");
+  prewarm->add_flag("--wait", pw.wait,
+                    "Wait until the origins, and with --agents that share of the agents, hold "
+                    "every layer, with progress");
   prewarm->callback([pv, pa, pagents] {
     run([&] {
       if (!*pv && !*pa) throw CommandError(kExitConfig, "prewarm needs --version or --alias");
@@ -224,12 +226,13 @@ void register_commands(CLI::App& app) {
 
   auto* rollout = app.add_subcommand(
       "rollout",
-      "Show how far NAME@ALIAS's current version has spread (origins; agents with issue 5)");
+      "Live view of NAME@ALIAS's current version: origins ready and how many configured agents "
+      "hold every layer (GET /v1/blobs); refreshes until Ctrl-C");
   static std::string ro_target;
-  static bool ro_watch = false;
+  static bool ro_once = false;
   rollout->add_option("target", ro_target, "NAME@ALIAS")->required();
-  rollout->add_flag("--watch", ro_watch, "Refresh until the origins hold every layer");
-  rollout->callback([] { run([] { cmd_rollout(ctx, ro_target, ro_watch); }); });
+  rollout->add_flag("--once", ro_once, "Print one line and exit");
+  rollout->callback([] { run([] { cmd_rollout(ctx, ro_target, ro_once); }); });
 
   auto* token = app.add_subcommand(
       "token", "Create an API token in the registry (needs the database itself, no token)");

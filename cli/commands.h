@@ -45,7 +45,7 @@ void cmd_rollback(Context& ctx, const std::string& model, const std::string& ali
 void cmd_versions(Context& ctx, const std::string& model, const std::string& sort);
 void cmd_history(Context& ctx, const std::string& model, const std::string& alias);
 void cmd_resolve(Context& ctx, const std::string& target, bool via_tracker);
-void cmd_rollout(Context& ctx, const std::string& target, bool watch);
+void cmd_rollout(Context& ctx, const std::string& target, bool once);
 void cmd_token_create(Context& ctx, const std::string& name, const std::string& scope);
 
 // "llama@prod" -> {"llama", "prod"}; CommandError when it is not NAME@ALIAS.

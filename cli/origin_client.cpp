@@ -30,6 +30,26 @@ bool is_missing_route(const httplib::Result& r) {
   return r && r->status == 404 && r->body.find("no route for") != std::string::npos;
 }
 
+// Sums the samples of the named counters in each server's /metrics (those that answer).
+double sum_metrics(const std::vector<std::string>& servers, const std::vector<std::string>& names,
+                   std::chrono::milliseconds timeout) {
+  double total = 0;
+  for (const auto& server : servers) {
+    auto r = client(server, "", timeout)->Get("/metrics");
+    if (!r || r->status != 200) continue;
+    std::istringstream lines(r->body);
+    for (std::string line; std::getline(lines, line);) {
+      for (const auto& name : names) {
+        if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+        char next = line[name.size()];
+        if (next != ' ' && next != '{') continue;
+        total += std::stod(line.substr(line.rfind(' ') + 1));
+      }
+    }
+  }
+  return total;
+}
+
 }  // namespace
 
 OriginClient::OriginClient(std::vector<std::string> origins, std::string token,
@@ -77,26 +97,44 @@ BlobState OriginClient::status(const Digest& digest) {
 }
 
 double OriginClient::objectstore_bytes_read() {
-  double total = 0;
-  const std::string name = "fanout_origin_objectstore_bytes_read_total";
-  for (const auto& origin : origins_) {
-    auto r = client(origin, "", timeout_)->Get("/metrics");
-    if (!r || r->status != 200) continue;
-    std::istringstream lines(r->body);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
-      char next = line[name.size()];
-      if (next != ' ' && next != '{') continue;
-      total += std::stod(line.substr(line.rfind(' ') + 1));
-    }
+  return sum_metrics(origins_, {"fanout_origin_objectstore_bytes_read_total"}, timeout_);
+}
+
+std::optional<std::set<std::string>> agent_holdings(const std::string& agent,
+                                                    std::chrono::milliseconds timeout,
+                                                    std::string& detail) {
+  auto r = client(agent, "", timeout)->Get("/v1/blobs");
+  if (!r || r->status != 200) {
+    detail = describe(r);
+    return std::nullopt;
   }
-  return total;
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (!j.is_object() || !j.contains("blobs") || !j["blobs"].is_array()) {
+    detail = "unexpected answer to GET /v1/blobs: " + r->body.substr(0, 200);
+    return std::nullopt;
+  }
+  std::set<std::string> held;
+  for (const auto& b : j["blobs"]) {
+    if (b.is_object() && b.contains("digest") && b["digest"].is_string()) held.insert(b["digest"]);
+  }
+  return held;
+}
+
+double agents_bytes_received(const std::vector<std::string>& agents,
+                             std::chrono::milliseconds timeout) {
+  return sum_metrics(
+      agents,
+      {"fanout_agent_bytes_from_peers_total", "fanout_agent_bytes_from_origins_total",
+       "fanout_agent_bytes_from_fallback_total"},
+      timeout);
 }
 
 AgentPull request_agent_pull(const std::string& agent, const std::string& model, int64_t version,
                              const std::string& token, std::chrono::milliseconds timeout,
                              std::string& detail) {
-  nlohmann::json body = {{"model", model}, {"version", version}};
+  // wait: false, so the agent answers 202 at once and a large pull cannot time the request out;
+  // prewarm --wait counts what the agents hold instead.
+  nlohmann::json body = {{"model", model}, {"version", version}, {"wait", false}};
   auto r = client(agent, token, timeout)->Post("/v1/pulls", body.dump(), "application/json");
   if (r && (r->status == 200 || r->status == 201 || r->status == 202)) return AgentPull::kAccepted;
   detail = describe(r);

@@ -4,6 +4,7 @@
 // answers 307 to the owner, which the client follows, so any configured origin will do.
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,16 @@ class OriginClient {
   std::string token_;
   std::chrono::milliseconds timeout_;
 };
+
+// GET {agent}/v1/blobs: the digests ("sha256:...") of the complete, verified blobs an agent
+// holds; nullopt when it cannot be asked or answers something else (`detail` says what).
+std::optional<std::set<std::string>> agent_holdings(const std::string& agent,
+                                                    std::chrono::milliseconds timeout,
+                                                    std::string& detail);
+// Sum over `agents` of what each received from peers, origins and the HTTP fallback
+// (fanout_agent_bytes_from_{peers,origins,fallback}_total); agents that do not answer add 0.
+double agents_bytes_received(const std::vector<std::string>& agents,
+                             std::chrono::milliseconds timeout);
 
 // Result of POST {agent}/v1/pulls.
 enum class AgentPull { kAccepted, kNoEndpoint, kFailed };

@@ -1,10 +1,15 @@
 // fanoutctl prewarm, flip's pre-warm check, and rollout: the owning origins pull every blob of a
 // version (layers and manifest) before any agent asks, so a flip never sends the fleet to cold
 // origins. "Pre-warmed" means: every blob is ready at its origin, and, when
-// prewarm.agents_percent > 0, that share of agents holds it (agent pulls arrive with issue 5).
+// prewarm.agents_percent > 0, that share of the configured agents holds every layer. An agent
+// holds a layer when it lists it in GET /v1/blobs (complete and verified); prewarm --wait, flip
+// and rollout all count with count_agents() below, so they agree.
+#include <unistd.h>
+
 #include <cmath>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
@@ -77,6 +82,52 @@ uint64_t total_size(const std::vector<Blob>& blobs) {
   return t;
 }
 
+// The layers only: blobs_of() puts the manifest first.
+std::vector<Blob> layers_of(const std::vector<Blob>& blobs) {
+  return {blobs.begin() + 1, blobs.end()};
+}
+
+size_t agents_needed(size_t agents, uint32_t percent) {
+  return static_cast<size_t>(std::ceil(agents * percent / 100.0));
+}
+
+struct FleetCount {
+  size_t holding = 0;      // agents holding every layer
+  size_t unreachable = 0;  // agents that did not answer GET /v1/blobs
+  uint64_t bytes = 0;      // layer bytes held, summed over agents
+  std::string first_error;
+};
+
+FleetCount count_agents(const std::vector<std::string>& agents, const std::vector<Blob>& layers,
+                        std::chrono::milliseconds timeout) {
+  FleetCount c;
+  for (const auto& agent : agents) {
+    std::string detail;
+    auto held = agent_holdings(agent, timeout, detail);
+    if (!held) {
+      ++c.unreachable;
+      if (c.first_error.empty()) c.first_error = agent + ": " + detail;
+      continue;
+    }
+    bool all = true;
+    for (const auto& l : layers) {
+      if (held->contains(l.digest.str())) {
+        c.bytes += l.size;
+      } else {
+        all = false;
+      }
+    }
+    if (all) ++c.holding;
+  }
+  return c;
+}
+
+std::string describe(const FleetCount& c, size_t agents) {
+  std::string s = std::to_string(c.holding) + "/" + std::to_string(agents) + " agents";
+  if (c.unreachable) s += " (" + std::to_string(c.unreachable) + " unreachable)";
+  return s;
+}
+
 }  // namespace
 
 void cmd_prewarm(Context& ctx, const PrewarmOptions& o) {
@@ -127,7 +178,8 @@ void cmd_prewarm(Context& ctx, const PrewarmOptions& o) {
       throw CommandError(kExitConfig, "--agents " + std::to_string(percent) +
                                           " but no agents are configured (key agents)");
     }
-    size_t count = static_cast<size_t>(std::ceil(config.agents.size() * percent / 100.0));
+    size_t count = agents_needed(config.agents.size(), percent);
+    double received_before = agents_bytes_received(config.agents, config.http_timeout);
     std::vector<std::string> lacking;
     size_t accepted = 0;
     for (size_t i = 0; i < count; ++i) {
@@ -146,11 +198,37 @@ void cmd_prewarm(Context& ctx, const PrewarmOptions& o) {
     }
     std::cout << "agents asked to pull: " << accepted << "/" << count << "\n";
     if (!lacking.empty()) {
-      throw CommandError(
-          kExitFailure,
-          std::to_string(lacking.size()) + " of " + std::to_string(count) +
-              " agents have no POST /v1/pulls yet (agent pre-warm is issue 5), e.g. " +
-              lacking.front() + "; the origins are warm");
+      throw CommandError(kExitFailure, std::to_string(lacking.size()) + " of " +
+                                           std::to_string(count) +
+                                           " agents have no POST /v1/pulls, e.g. " +
+                                           lacking.front() + "; the origins are warm");
+    }
+    if (o.wait) {
+      auto layers = layers_of(blobs);
+      uint64_t layer_bytes = total_size(layers);
+      Progress progress("agents   ", layer_bytes * count);
+      auto deadline = std::chrono::steady_clock::now() + config.prewarm_timeout;
+      while (true) {
+        FleetCount c = count_agents(config.agents, layers, config.http_timeout);
+        std::string note =
+            describe(c, config.agents.size()) + " hold it, " + std::to_string(count) + " wanted";
+        progress.update(std::min(c.bytes, layer_bytes * count), note);
+        if (c.holding >= count) {
+          progress.finish(note);
+          break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+          progress.finish(note);
+          throw CommandError(kExitFailure, "timed out: " + note +
+                                               (c.first_error.empty() ? "" : "; " + c.first_error));
+        }
+        std::this_thread::sleep_for(config.prewarm_poll_interval);
+      }
+      double received = agents_bytes_received(config.agents, config.http_timeout) - received_before;
+      // The other figure that shows dedup: layers the agents already held cost nothing.
+      std::cout << "agents received " << static_cast<uint64_t>(received) << " bytes ("
+                << human_bytes(received) << ") for " << count << " agents x "
+                << human_bytes(layer_bytes) << " of layers\n";
     }
   }
 }
@@ -178,27 +256,55 @@ void require_prewarmed(Context& ctx, const registry::ModelVersion& v) {
                                          std::to_string(v.number) + " --wait` or pass --force");
   }
   if (config.prewarm_agents_percent > 0) {
-    throw CommandError(
-        kExitRefused, "prewarm.agents_percent is " + std::to_string(config.prewarm_agents_percent) +
-                          " but agents cannot report what they hold yet (GET /v1/pulls, issue "
-                          "5); pass --force or set it to 0");
+    size_t needed = agents_needed(config.agents.size(), config.prewarm_agents_percent);
+    FleetCount c = count_agents(config.agents, layers_of(blobs), config.http_timeout);
+    if (config.agents.empty() || c.holding < needed) {
+      throw CommandError(
+          kExitRefused,
+          "version " + std::to_string(v.number) + " of " + v.model + " is not pre-warmed: " +
+              describe(c, config.agents.size()) + " hold every layer, prewarm.agents_percent " +
+              std::to_string(config.prewarm_agents_percent) + " needs " +
+              std::to_string(std::max<size_t>(needed, 1)) +
+              (c.first_error.empty() ? "" : " (" + c.first_error + ")") +
+              "; run `fanoutctl prewarm " + v.model + " --version " + std::to_string(v.number) +
+              " --agents " + std::to_string(config.prewarm_agents_percent) +
+              " --wait` or pass --force");
+    }
   }
 }
 
-void cmd_rollout(Context& ctx, const std::string& target, bool watch) {
+void cmd_rollout(Context& ctx, const std::string& target, bool once) {
   auto [model, alias] = split_target(target);
   const auto& config = ctx.config();
   OriginClient origins(config.origins, config.token, config.http_timeout);
+  const bool tty = ::isatty(STDOUT_FILENO) == 1;
+  // A live view: one line, redrawn in place on a terminal, appended otherwise, until Ctrl-C.
   while (true) {
     auto v = find_version(ctx, model, std::nullopt, alias);
     auto blobs = blobs_of(ctx, v);
-    Readiness r = check(origins, blobs);
-    std::cout << model << "@" << alias << " = version " << v.number << " " << v.artifact_digest
-              << ": origins ready " << r.ready << "/" << blobs.size() << " blobs, "
-              << human_bytes(r.bytes) << " / " << human_bytes(total_size(blobs))
-              << "; agents holding it: unknown (" << config.agents.size()
-              << " configured; agents report holdings with issue 5)\n";
-    if (!watch || r.ready == blobs.size()) break;
+    std::string origin_state;
+    try {
+      Readiness r = check(origins, blobs);
+      origin_state = std::to_string(r.ready) + "/" + std::to_string(blobs.size()) + " blobs";
+    } catch (const CommandError& e) {
+      if (once) throw;
+      origin_state = std::string("unknown (") + e.what() + ")";  // a live view rides it out
+    }
+    FleetCount c = count_agents(config.agents, layers_of(blobs), config.http_timeout);
+    std::ostringstream line;
+    line << model << "@" << alias << " = version " << v.number << " "
+         << v.artifact_digest.substr(0, 19) << ": origins ready " << origin_state
+         << "; agents holding every layer: " << describe(c, config.agents.size());
+    if (once) {
+      std::cout << line.str() << "\n";
+      if (!c.first_error.empty()) std::cerr << "fanoutctl: " << c.first_error << "\n";
+      break;
+    }
+    if (tty) {
+      std::cout << "\r\033[K" << line.str() << std::flush;
+    } else {
+      std::cout << line.str() << std::endl;
+    }
     std::this_thread::sleep_for(config.prewarm_poll_interval);
   }
 }

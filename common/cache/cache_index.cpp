@@ -37,6 +37,14 @@ bool CacheIndex::contains(const Digest& digest) const {
   return entries_.contains(digest);
 }
 
+std::vector<std::pair<Digest, uint64_t>> CacheIndex::snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<Digest, uint64_t>> out;
+  out.reserve(entries_.size());
+  for (const auto& [digest, entry] : entries_) out.emplace_back(digest, entry.size);
+  return out;
+}
+
 uint64_t CacheIndex::total_bytes() const {
   std::lock_guard lock(mu_);
   return total_;

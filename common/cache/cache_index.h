@@ -8,6 +8,7 @@
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/digest/digest.h"
@@ -38,6 +39,8 @@ class CacheIndex {
   void touch(const Digest& digest);
   void erase(const Digest& digest);
   bool contains(const Digest& digest) const;
+  // A copy of what is held: each blob's digest and size (for listings; no lock is handed out).
+  std::vector<std::pair<Digest, uint64_t>> snapshot() const;
   uint64_t total_bytes() const;
   size_t count() const;
 

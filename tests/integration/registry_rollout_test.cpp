@@ -1,16 +1,18 @@
-// Issue 6 end to end with the real binaries: fanoutctl against a real tracker and origin over a
-// directory object store and a SQLite registry. push v1, prewarm, flip prod; push v2 sharing the
-// base layer; prewarm v2 reads only the new bytes from the object store; flip; rollback moves no
-// bytes; concurrent flips are all audited. (Agents watching prod arrive with issue 5.)
+// Issue 6 end to end with the real binaries: fanoutctl against a real tracker, origin and two
+// agents over a directory object store and a SQLite registry. push v1, prewarm to the origins and
+// every agent, flip prod (refused until the agents hold it); push v2 sharing the base layer;
+// prewarm v2 moves only the new bytes from the object store and to the agents; flip; rollout
+// counts every agent on v2; rollback moves no bytes; concurrent flips are all audited.
 #include <gtest/gtest.h>
 #include <httplib.h>
-
-#include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -88,14 +90,37 @@ uint64_t bytes_read(const std::string& output) {
   return std::stoull(m[1]);
 }
 
+uint64_t bytes_received(const std::string& output) {
+  std::smatch m;
+  static const std::regex re("agents received ([0-9]+) bytes");
+  if (!std::regex_search(output, m, re)) return UINT64_MAX;
+  return std::stoull(m[1]);
+}
+
 TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
   TempDir dir("fanout-rollout-");
   Cluster cluster(dir.path());
-  ASSERT_TRUE(cluster.start_tracker_and_origin());
   std::string registry = (dir / "registry.db").string();
+  // The tracker resolves the versions the agents are asked to pull.
+  cluster.set_tracker_args({"--registry", registry});
+  ASSERT_TRUE(cluster.start_tracker_and_origin());
+  ASSERT_TRUE(cluster.start_agents(2));
+  std::string agents = "agents=[\"" + cluster.agent_url(0) + "\",\"" + cluster.agent_url(1) + "\"]";
+  // flip requires every agent to hold the version (prewarm.agents_percent 100).
   Fanoutctl ctl(dir.path(),
                 {"--registry", registry, "--object-store-dir", cluster.object_store_dir().string(),
-                 "--origin", cluster.origin_url()});
+                 "--origin", cluster.origin_url(), "--set", agents, "--set",
+                 "prewarm.agents_percent=100", "--set", "prewarm.poll_interval=100ms"});
+  auto agents_received = [&] {
+    double total = 0;
+    for (size_t i = 0; i < cluster.agent_count(); ++i) {
+      std::string m = get_body(cluster.agent_url(i), "/metrics");
+      total += metric(m, "fanout_agent_bytes_from_peers_total") +
+               metric(m, "fanout_agent_bytes_from_origins_total") +
+               metric(m, "fanout_agent_bytes_from_fallback_total");
+    }
+    return total;
+  };
 
   auto [write, promote] = make_tokens(ctl);
   ASSERT_FALSE(write.empty() || promote.empty());
@@ -127,11 +152,32 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
   EXPECT_EQ(cold.code, 3) << cold.output;
   EXPECT_NE(cold.output.find("not pre-warmed"), std::string::npos) << cold.output;
 
-  Ran prewarm1 = ctl({"prewarm", "llama", "--version", "1", "--wait", "--token", write});
+  // Origins only (--agents 0): the origins are warm, the agents are not, so flip still refuses.
+  Ran prewarm1 =
+      ctl({"prewarm", "llama", "--version", "1", "--agents", "0", "--wait", "--token", write});
   ASSERT_EQ(prewarm1.code, 0) << prewarm1.output << cluster.logs();
   uint64_t read1 = bytes_read(prewarm1.output);
   EXPECT_GE(read1, kBase + kAdapter) << prewarm1.output;
   EXPECT_LT(read1, kBase + kAdapter + 4096) << prewarm1.output;
+  Ran agents_cold = ctl(
+      {"flip", "llama", "prod", "--version", "1", "--reason", "first", "--promote-token", promote});
+  EXPECT_EQ(agents_cold.code, 3) << agents_cold.output;
+  EXPECT_NE(agents_cold.output.find("0/2 agents hold every layer"), std::string::npos)
+      << agents_cold.output;
+
+  Ran fleet1 =
+      ctl({"prewarm", "llama", "--version", "1", "--agents", "100", "--wait", "--token", write});
+  ASSERT_EQ(fleet1.code, 0) << fleet1.output << cluster.logs();
+  EXPECT_NE(fleet1.output.find("agents asked to pull: 2/2"), std::string::npos) << fleet1.output;
+  EXPECT_EQ(bytes_read(fleet1.output), 0u) << "the origins read v1 again: " << fleet1.output;
+  // Each agent received every layer once (and the small manifest and config).
+  uint64_t to_agents1 = bytes_received(fleet1.output);
+  EXPECT_GE(to_agents1, 2 * (kBase + kAdapter)) << fleet1.output;
+  EXPECT_LT(to_agents1, 2 * (kBase + kAdapter) + 65536) << fleet1.output;
+  for (size_t i = 0; i < cluster.agent_count(); ++i) {
+    auto held = nlohmann::json::parse(get_body(cluster.agent_url(i), "/v1/blobs"));
+    EXPECT_EQ(held["blobs"].size(), 4u) << held.dump();  // manifest, base, adapter, config
+  }
 
   Ran write_only =
       ctl({"flip", "llama", "prod", "--version", "1", "--reason", "first", "--token", write});
@@ -153,23 +199,52 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
   EXPECT_NE(push2.output.find("llama version 2 sha256:"), std::string::npos) << push2.output;
   EXPECT_NE(push2.output.find("1 already there"), std::string::npos) << push2.output;
 
-  Ran prewarm2 = ctl({"prewarm", "llama", "--version", "2", "--wait", "--token", write});
+  Ran prewarm2 =
+      ctl({"prewarm", "llama", "--version", "2", "--agents", "100", "--wait", "--token", write});
   ASSERT_EQ(prewarm2.code, 0) << prewarm2.output << cluster.logs();
   uint64_t read2 = bytes_read(prewarm2.output);
   EXPECT_GE(read2, kAdapter) << prewarm2.output;
   EXPECT_LT(read2, kAdapter + 4096) << "the shared base layer was read again: " << prewarm2.output;
+  // Only the new adapter, config and manifest travel to the agents, not the shared base.
+  uint64_t to_agents2 = bytes_received(prewarm2.output);
+  std::cout << "prewarm v1 to 2 agents: agents received " << to_agents1
+            << " bytes; prewarm v2: origins read " << read2 << " bytes, agents received "
+            << to_agents2 << " bytes (adapter " << kAdapter << ", base " << kBase << ")\n";
+  EXPECT_GE(to_agents2, 2 * kAdapter) << prewarm2.output;
+  EXPECT_LT(to_agents2, 2 * kAdapter + 65536)
+      << "the shared base layer went to the agents again: " << prewarm2.output;
 
   Ran flip2 = ctl({"flip", "llama", "prod", "--version", "2", "--reason", "better f1",
                    "--promote-token", promote});
   ASSERT_EQ(flip2.code, 0) << flip2.output;
   Ran resolved = ctl({"resolve", "llama@prod"});
   EXPECT_NE(resolved.output.find("llama@prod 2 sha256:"), std::string::npos) << resolved.output;
+  Ran on_v2 = ctl({"rollout", "llama@prod", "--once"});
+  ASSERT_EQ(on_v2.code, 0) << on_v2.output;
+  EXPECT_NE(on_v2.output.find("= version 2 "), std::string::npos) << on_v2.output;
+  EXPECT_NE(on_v2.output.find("agents holding every layer: 2/2 agents"), std::string::npos)
+      << on_v2.output;
 
   Ran sorted = ctl({"versions", "llama", "--sort", "-metrics.f1"});
   ASSERT_EQ(sorted.code, 0) << sorted.output;
   EXPECT_LT(sorted.output.find("\n2 "), sorted.output.find("\n1 ")) << sorted.output;
 
+  // Without --once, rollout is a live view: it keeps refreshing until it is stopped (Ctrl-C).
+  auto live = ctl.start({"rollout", "llama@prod"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(live->running()) << "rollout exited on its own";
+  live->stop();
+  {
+    std::ifstream in(live->log_path());
+    int refreshes = 0;
+    for (std::string line; std::getline(in, line);) {
+      refreshes += line.find("agents holding every layer: 2/2 agents") != std::string::npos;
+    }
+    EXPECT_GE(refreshes, 3) << "poll interval 100ms over 1.5s";
+  }
+
   std::string metrics_before = get_body(cluster.origin_url(), "/metrics");
+  double agents_before = agents_received();
   Ran back =
       ctl({"rollback", "llama", "prod", "--reason", "v2 regressed", "--promote-token", promote});
   ASSERT_EQ(back.code, 0) << back.output;
@@ -179,9 +254,12 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
   std::string metrics_after = get_body(cluster.origin_url(), "/metrics");
   EXPECT_EQ(metric(metrics_before, "fanout_origin_objectstore_bytes_read_total"),
             metric(metrics_after, "fanout_origin_objectstore_bytes_read_total"));
-  // v1 is still warm: a flip back to it needs no --force.
-  Ran check = ctl({"rollout", "llama@prod"});
+  EXPECT_EQ(agents_before, agents_received()) << "the rollback moved bytes to agents";
+  // v1 is still warm at the origins and on every agent: a flip back to it needs no --force.
+  Ran check = ctl({"rollout", "llama@prod", "--once"});
   EXPECT_NE(check.output.find("origins ready 4/4"), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("agents holding every layer: 2/2 agents"), std::string::npos)
+      << check.output;
 
   // Two operators flip at the same moment: both moves are audited, prod ends on one of them.
   auto a = ctl.start({"flip", "llama", "prod", "--version", "2", "--reason", "alice", "--force",
@@ -198,7 +276,6 @@ TEST(RegistryRollout, PushPrewarmFlipPushSharedLayerFlipRollback) {
   }
   EXPECT_NE(history.output.find("rollback"), std::string::npos) << history.output;
 }
-
 
 // Issues 5 and 6 together: a tracker serving aliases from the registry, and an agent pulling a
 // model by alias: local paths, a directory named by the manifest, layers shared between versions
@@ -222,8 +299,10 @@ TEST(ModelPull, AgentPullsProdAndAfterTheFlipOnlyTheNewLayers) {
   Digest adapter1 = write_random_file(v1 / "lora" / "adapter.safetensors", kAdapter, 12);
   ASSERT_EQ(ctl({"push", v1.string(), "--model", "llama", "--token", write}).code, 0);
   ASSERT_EQ(ctl({"prewarm", "llama", "--version", "1", "--wait", "--token", write}).code, 0);
-  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "1", "--reason", "r1", "--promote-token",
-                 promote}).code, 0);
+  ASSERT_EQ(
+      ctl({"flip", "llama", "prod", "--version", "1", "--reason", "r1", "--promote-token", promote})
+          .code,
+      0);
 
   auto pull = [&](const std::string& body) {
     httplib::Client agent(cluster.agent_url(0));
@@ -258,8 +337,10 @@ TEST(ModelPull, AgentPullsProdAndAfterTheFlipOnlyTheNewLayers) {
   Digest adapter2 = write_random_file(v2 / "lora" / "adapter.safetensors", kAdapter, 13);
   ASSERT_EQ(ctl({"push", v2.string(), "--model", "llama", "--token", write}).code, 0);
   ASSERT_EQ(ctl({"prewarm", "llama", "--version", "2", "--wait", "--token", write}).code, 0);
-  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "2", "--reason", "r2", "--promote-token",
-                 promote}).code, 0);
+  ASSERT_EQ(
+      ctl({"flip", "llama", "prod", "--version", "2", "--reason", "r2", "--promote-token", promote})
+          .code,
+      0);
   // The tracker caches the alias for alias_cache.ttl (2 s by default): wait it out.
   nlohmann::json j2;
   for (int i = 0; i < 50; ++i) {
@@ -296,22 +377,26 @@ TEST(ModelPull, AgentsWatchingProdFetchTheFlippedVersionBeforeAnyoneAsks) {
   ASSERT_FALSE(write.empty() || promote.empty());
   cluster.set_tracker_args({"--registry", registry, "--set", "alias_cache.ttl=200ms"});
   ASSERT_TRUE(cluster.start_tracker_and_origin());
-  ASSERT_TRUE(cluster.start_agents(2, {"--set", "watch=[llama@prod]", "--set",
-                                       "watch_interval=200ms"}));
+  ASSERT_TRUE(
+      cluster.start_agents(2, {"--set", "watch=[llama@prod]", "--set", "watch_interval=200ms"}));
 
   auto v1 = dir / "v1";
   write_random_file(v1 / "base.safetensors", 4 << 20, 21);
   ASSERT_EQ(ctl({"push", v1.string(), "--model", "llama", "--token", write}).code, 0);
   ASSERT_EQ(ctl({"prewarm", "llama", "--version", "1", "--wait", "--token", write}).code, 0);
-  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "1", "--reason", "r1", "--promote-token",
-                 promote}).code, 0);
+  ASSERT_EQ(
+      ctl({"flip", "llama", "prod", "--version", "1", "--reason", "r1", "--promote-token", promote})
+          .code,
+      0);
   auto v2 = dir / "v2";
   Digest adapter = write_random_file(v2 / "adapter.safetensors", 2 << 20, 22);
   std::filesystem::copy_file(v1 / "base.safetensors", v2 / "base.safetensors");
   ASSERT_EQ(ctl({"push", v2.string(), "--model", "llama", "--token", write}).code, 0);
   ASSERT_EQ(ctl({"prewarm", "llama", "--version", "2", "--wait", "--token", write}).code, 0);
-  ASSERT_EQ(ctl({"flip", "llama", "prod", "--version", "2", "--reason", "r2", "--promote-token",
-                 promote}).code, 0);
+  ASSERT_EQ(
+      ctl({"flip", "llama", "prod", "--version", "2", "--reason", "r2", "--promote-token", promote})
+          .code,
+      0);
 
   // Nobody asks the agents for anything: the watch alone must bring v2's new layer in.
   std::string hex = adapter.hex();
@@ -325,6 +410,75 @@ TEST(ModelPull, AgentsWatchingProdFetchTheFlippedVersionBeforeAnyoneAsks) {
                                                << cluster.logs();
     EXPECT_EQ(Sha256::of_file(path), adapter);
   }
+}
+
+// Issue 5: a real agent's cache capped below two versions. Pulling v2 evicts v1's layer, and with
+// it v1's materialised directory, whose hard link would otherwise keep v1's bytes on disk outside
+// the cap: the cache directory's real size (each inode once, as du counts) stays under the cap.
+TEST(ModelPull, ACappedCacheEvictsTheOldVersionsBytesDirectoryIncluded) {
+  TempDir dir("fanout-pull-evict-");
+  Cluster cluster(dir.path());
+  std::string registry = (dir / "registry.db").string();
+  Fanoutctl ctl(dir.path(),
+                {"--registry", registry, "--object-store-dir", cluster.object_store_dir().string(),
+                 "--origin", cluster.origin_url()});
+  auto [write, promote] = make_tokens(ctl);
+  ASSERT_FALSE(write.empty() || promote.empty());
+  cluster.set_tracker_args({"--registry", registry});
+  ASSERT_TRUE(cluster.start_tracker_and_origin());
+  constexpr uint64_t kMiB = 1 << 20, kCap = 10 * kMiB;
+  ASSERT_TRUE(cluster.start_agents(1, {"--set", "cache.max_size=10MiB"}));  // high 90%, low 80%
+
+  for (int v = 1; v <= 2; ++v) {
+    auto src = dir / ("v" + std::to_string(v));
+    write_random_file(src / "weights.bin", 6 * kMiB, 30 + v);
+    ASSERT_EQ(ctl({"push", src.string(), "--model", "tiny", "--token", write}).code, 0);
+    ASSERT_EQ(
+        ctl({"prewarm", "tiny", "--version", std::to_string(v), "--wait", "--token", write}).code,
+        0);
+  }
+  auto pull = [&](int version) {
+    httplib::Client agent(cluster.agent_url(0));
+    agent.set_read_timeout(std::chrono::seconds(60));
+    auto res =
+        agent.Post("/v1/pulls", nlohmann::json{{"model", "tiny"}, {"version", version}}.dump(),
+                   "application/json");
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no answer") << cluster.logs();
+    return res && res->status == 200 ? nlohmann::json::parse(res->body) : nlohmann::json();
+  };
+  auto disk_bytes = [&] {
+    std::set<std::pair<dev_t, ino_t>> seen;
+    uint64_t total = 0;
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(cluster.agent_cache_dir(0))) {
+      struct stat st {};
+      if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (seen.insert({st.st_dev, st.st_ino}).second) total += static_cast<uint64_t>(st.st_size);
+    }
+    return total;
+  };
+
+  auto j1 = pull(1);
+  ASSERT_TRUE(j1.contains("directory"));
+  std::filesystem::path dir1 = j1["directory"].get<std::string>();
+  ASSERT_TRUE(std::filesystem::exists(dir1 / "weights.bin"));
+  auto j2 = pull(2);
+  ASSERT_TRUE(j2.contains("directory"));
+  std::filesystem::path dir2 = j2["directory"].get<std::string>();
+  EXPECT_EQ(Sha256::of_file(dir2 / "weights.bin"), Sha256::of_file(dir / "v2" / "weights.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir1)) << "v1's directory still links its evicted layer";
+  uint64_t on_disk = disk_bytes();
+  std::cout << "cache dir holds " << on_disk << " bytes on disk with a " << kCap
+            << " byte cap (v1 + v2 would be " << 12 * kMiB << ")\n";
+  EXPECT_LT(on_disk, kCap);
+  EXPECT_GE(on_disk, 6 * kMiB);
+
+  // Pulled again, v1 comes back whole (and v2, unpinned, makes room for it).
+  auto again = pull(1);
+  ASSERT_TRUE(again.contains("directory"));
+  EXPECT_EQ(Sha256::of_file(dir1 / "weights.bin"), Sha256::of_file(dir / "v1" / "weights.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir2));
+  EXPECT_LT(disk_bytes(), kCap);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/digest/sha256.h"
 #include "common/tracker_client/http_tracker_client.h"
 #include "proto/error_body.h"
@@ -100,6 +102,50 @@ TEST_F(AgentServerTest, SwarmFailureIs502WithTheReason) {
   EXPECT_EQ(body.error, "fetch_failed");
   EXPECT_NE(body.detail.find("no peer has the blob"), std::string::npos);
   EXPECT_FALSE(cas_.contains(digest_));
+}
+
+TEST_F(AgentServerTest, HeadAnswersFromTheCacheAndNeverFetches) {
+  auto cold = client_->Head("/v1/blobs/" + digest_.str());
+  ASSERT_TRUE(cold);
+  EXPECT_EQ(cold->status, 404);
+  EXPECT_FALSE(cas_.contains(digest_)) << "HEAD started a fetch";
+  ASSERT_EQ(client_->Get("/v1/blobs/" + digest_.str())->status, 200);
+  auto warm = client_->Head("/v1/blobs/" + digest_.str());
+  ASSERT_TRUE(warm);
+  EXPECT_EQ(warm->status, 200);
+  EXPECT_EQ(warm->get_header_value("Content-Length"), std::to_string(content_.size()));
+  EXPECT_TRUE(warm->body.empty());
+  auto bad = client_->Head("/v1/blobs/sha256:1234");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  auto metrics = client_->Get("/metrics");
+  EXPECT_EQ(test::metric(metrics->body, "fanout_agent_fetches_total"), 1);
+}
+
+TEST_F(AgentServerTest, ListsTheCompleteBlobsTheCacheHolds) {
+  metrics::Registry registry;
+  AgentMetrics metrics(registry);
+  BlobCache cache(cas_, {}, metrics);
+  AgentServer server(fetcher_, registry, metrics,
+                     {.cache = &cache, .partial = {}, .pulls = nullptr});
+  server.bind({"127.0.0.1", 0});
+  server.start();
+  httplib::Client client("127.0.0.1", server.port());
+  auto empty = client.Get("/v1/blobs");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(empty->body)["blobs"].size(), 0u) << empty->body;
+
+  ASSERT_EQ(client.Get("/v1/blobs/" + digest_.str())->status, 200);
+  cache.admit(digest_);  // main wires this as the fetcher's after_fetch hook
+  auto held = client.Get("/v1/blobs");
+  ASSERT_TRUE(held);
+  auto j = nlohmann::json::parse(held->body);
+  ASSERT_EQ(j["blobs"].size(), 1u) << held->body;
+  EXPECT_EQ(j["blobs"][0]["digest"], digest_.str());
+  EXPECT_EQ(j["blobs"][0]["size"], content_.size());
+  EXPECT_EQ(j["bytes"], content_.size());
+  server.stop();
 }
 
 }  // namespace

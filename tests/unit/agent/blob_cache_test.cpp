@@ -1,10 +1,14 @@
 #include "agent/blob_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "agent/model_dirs.h"
 #include "agent/pull_service.h"
 #include "common/digest/sha256.h"
 #include "tests/support/temp_dir.h"
@@ -34,8 +38,34 @@ class BlobCacheTest : public ::testing::Test {
   std::vector<Digest> evicted_;
   BlobCache::Hooks hooks_{.before_evict = [this](const Digest& d) { evicted_.push_back(d); },
                           .bytes_uploaded = {},
-                          .free_bytes = {}};
+                          .free_bytes = {},
+                          .release_links = {}};
 };
+
+// Bytes the cache directory really holds on disk: each inode once, however many links it has
+// (what `du` counts), so bytes kept alive by a materialised directory's hard link show up.
+uint64_t disk_bytes(const std::filesystem::path& root) {
+  std::set<std::pair<dev_t, ino_t>> seen;
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    struct stat st {};
+    if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (seen.insert({st.st_dev, st.st_ino}).second) total += static_cast<uint64_t>(st.st_size);
+  }
+  return total;
+}
+
+// What PullService::materialise makes: <models>/<model>/<version>/<file> hard links.
+std::filesystem::path materialise(const std::filesystem::path& models, const BlobStore& cas,
+                                  const std::string& version,
+                                  const std::vector<std::pair<std::string, Digest>>& files) {
+  auto dir = models / "llama" / version;
+  for (const auto& [name, digest] : files) {
+    std::filesystem::create_directories((dir / name).parent_path());
+    std::filesystem::create_hard_link(cas.path_of(digest), dir / name);
+  }
+  return dir;
+}
 
 TEST_F(BlobCacheTest, CapBelowTwoBlobsEvictsTheOlderUnpinnedOne) {
   BlobCache cache(
@@ -54,6 +84,67 @@ TEST_F(BlobCacheTest, CapBelowTwoBlobsEvictsTheOlderUnpinnedOne) {
   EXPECT_EQ(evicted_[0], a.digest);
   EXPECT_EQ(metrics_.evictions.value(), 1u);
   EXPECT_EQ(metrics_.cache_bytes.value(), static_cast<int64_t>(6 * kMiB));
+}
+
+// Issue 5: a cache capped below two versions. Evicting the old version's own layer removes the
+// old version's directory too, so its bytes leave the disk (a hard link would keep them, outside
+// the cap); the pinned new version's directory, sharing the base layer, stays whole.
+TEST_F(BlobCacheTest, EvictingAnOldVersionsLayerFreesItsBytesAndKeepsThePinnedVersionsDirectory) {
+  auto models = dir_.path() / "models";
+  hooks_.release_links = [&](const std::filesystem::path& blob) {
+    remove_model_dirs_linking(models, blob);
+  };
+  BlobCache cache(
+      cas_, {.max_bytes = 10 * kMiB, .high_watermark_percent = 100, .low_watermark_percent = 90},
+      metrics_, hooks_);
+  auto base = put('a', 4 * kMiB);
+  auto adapter1 = put('b', 2 * kMiB);
+  cache.admit(base.digest);
+  cache.admit(adapter1.digest);
+  auto v1 = materialise(models, cas_, "1",
+                        {{"base.bin", base.digest}, {"lora/adapter.bin", adapter1.digest}});
+  EXPECT_EQ(disk_bytes(dir_.path()), 6 * kMiB);
+
+  // v2 is pulled (its layers pinned, as a watched alias's current version) and shares the base.
+  auto pin_base = cache.pin(base.digest);
+  auto adapter2 = put('c', 2 * kMiB);
+  auto extra = put('d', 3 * kMiB);
+  auto pin_adapter2 = cache.pin(adapter2.digest);
+  auto pin_extra = cache.pin(extra.digest);
+  cache.admit(adapter2.digest);
+  cache.admit(extra.digest);  // 11 MiB > 10: adapter1, the only unpinned blob, goes
+  auto v2 = materialise(
+      models, cas_, "2",
+      {{"base.bin", base.digest}, {"lora/adapter.bin", adapter2.digest}, {"x.bin", extra.digest}});
+
+  EXPECT_FALSE(cas_.contains(adapter1.digest));
+  EXPECT_FALSE(std::filesystem::exists(v1)) << "the old version's directory kept a link";
+  EXPECT_EQ(disk_bytes(dir_.path()), 9 * kMiB) << "evicted bytes are still on disk";
+  EXPECT_EQ(cache.index().total_bytes(), 9 * kMiB);
+  ASSERT_TRUE(std::filesystem::exists(v2 / "lora/adapter.bin"));
+  EXPECT_EQ(Sha256::of_file(v2 / "base.bin"), base.digest);
+  struct stat st {};
+  ASSERT_EQ(::stat(cas_.path_of(base.digest).c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);  // the CAS and v2's directory; v1's link went with v1
+
+  // Once v2 is no longer pinned it can go the same way, directory included.
+  pin_base.reset();
+  pin_adapter2.reset();
+  pin_extra.reset();
+  auto big = put('e', 8 * kMiB);
+  cache.admit(big.digest);
+  EXPECT_FALSE(std::filesystem::exists(v2));
+  EXPECT_EQ(disk_bytes(dir_.path()), cache.index().total_bytes());
+}
+
+TEST(ModelDirs, ABlobWithoutOtherLinksRemovesNothing) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "models" / "m" / "1");
+  std::ofstream(dir / "models" / "m" / "1" / "f") << "x";
+  std::ofstream(dir / "blob") << "x";
+  EXPECT_EQ(remove_model_dirs_linking(dir / "models", dir / "blob"), 0u);
+  EXPECT_TRUE(std::filesystem::exists(dir / "models" / "m" / "1" / "f"));
+  EXPECT_EQ(remove_model_dirs_linking(dir / "missing", dir / "blob"), 0u);
 }
 
 TEST_F(BlobCacheTest, NeverEvictsAPinnedBlob) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/digest/sha256.h"
 
 namespace fanout::cache {
@@ -68,6 +70,22 @@ TEST(CacheIndex, PinsAreCountedAndReAddingReplacesTheSize) {
   index.erase(name(1));
   EXPECT_EQ(index.total_bytes(), 0u);
   EXPECT_EQ(index.count(), 0u);
+}
+
+TEST(CacheIndex, SnapshotListsWhatIsHeldWithSizes) {
+  CacheIndex index({});
+  EXPECT_TRUE(index.snapshot().empty());
+  index.add(name(1), 5);
+  index.add(name(2), 7);
+  index.pin(name(3));  // pinned before it lands: not held yet
+  auto held = index.snapshot();
+  std::sort(held.begin(), held.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0], std::make_pair(name(1), uint64_t{5}));
+  EXPECT_EQ(held[1], std::make_pair(name(2), uint64_t{7}));
+  index.erase(name(1));
+  EXPECT_EQ(index.snapshot().size(), 1u);
 }
 
 }  // namespace

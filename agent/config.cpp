@@ -99,6 +99,7 @@ AgentConfig AgentConfig::read(const YAML::Node& root) {
   r.get("zone", c.zone);
   r.get("rack", c.rack);
   r.get("tracker", c.tracker);
+  r.get("trackers", c.trackers);
   r.get("origins", c.origins);
   r.get("cache_dir", c.cache_dir);
   read_cache(r.child("cache"), c.cache);
@@ -113,6 +114,7 @@ AgentConfig AgentConfig::read(const YAML::Node& root) {
   check_label("zone", c.zone);
   check_label("rack", c.rack);
   check_http_url("tracker", c.tracker);
+  for (const auto& url : c.trackers) check_http_url("trackers", url);
   for (const auto& origin : c.origins) check_http_url("origins", origin);
   check_not_empty("cache_dir", c.cache_dir);
   check_watch(c.watch);

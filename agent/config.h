@@ -29,6 +29,9 @@ struct AgentConfig {
   std::string rack;
   // Base URL of the tracker: metainfo lookups and announces.
   std::string tracker = "http://127.0.0.1:7000";
+  // Several trackers (their base URLs, the same list on every node): each blob's announces go to
+  // its owner on the trackers' rendezvous ring, then the next. Non-empty: replaces `tracker`.
+  std::vector<std::string> trackers;
   // Origins' base URLs, for the HTTP fallback when the swarm makes no progress (see
   // swarm.fallback_after). Each blob tries them in the rendezvous order of its digest, so its
   // owning origin is asked first. Empty disables the fallback.

@@ -24,7 +24,7 @@
 #include "common/metrics/metrics.h"
 #include "common/store/blob_store.h"
 #include "common/swarm/engine.h"
-#include "common/tracker_client/http_tracker_client.h"
+#include "common/tracker_client/ring_tracker_client.h"
 
 namespace {
 
@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
     agent::AgentMetrics metrics(registry);
     swarm::EngineMetrics engine_metrics(registry, "fanout_agent");
 
-    auto tracker = std::make_shared<tracker_client::HttpTrackerClient>(config.tracker);
+    auto tracker = std::make_shared<tracker_client::RingTrackerClient>(
+        config.trackers.empty() ? std::vector<std::string>{config.tracker} : config.trackers);
     std::shared_ptr<agent::OriginRangeSource> fallback;
     if (!config.origins.empty())
       fallback = std::make_shared<agent::OriginRangeSource>(config.origins);
@@ -160,8 +161,11 @@ int main(int argc, char** argv) {
              },
          .after_fetch = [&cache](const proto::Metainfo& info) { cache.admit(info.digest); }});
 
-    agent::PullService pulls(fetcher, cache, metrics, agent::TrackerModelResolver(config.tracker),
-                             models_dir, std::filesystem::path(config.cache_dir) / "watch.json");
+    // Aliases are not sharded by digest: any tracker (with the registry) resolves them.
+    agent::TrackerModelResolver resolver(config.trackers.empty() ? config.tracker
+                                                                 : config.trackers.front());
+    agent::PullService pulls(fetcher, cache, metrics, std::move(resolver), models_dir,
+                             std::filesystem::path(config.cache_dir) / "watch.json");
 
     agent::AgentServer server(
         fetcher, registry, metrics,

@@ -2,22 +2,35 @@
 // default) announce to 20 swarms over keep-alive HTTP connections from several client threads,
 // as fast as the tracker answers, for a fixed time; prints announces/s and p50/p99/max latency.
 // By default the tracker runs in this process (same code as fanout-tracker, in-memory store);
-// --tracker URL aims the storm at a running one instead.
-#include <httplib.h>
+// --tracker host:port aims the storm at a running one instead.
+//
+// The load generator shares the machine with the tracker, so it must cost far less than what it
+// measures: every request is pre-built as raw HTTP/1.1 bytes, each client thread keeps one
+// keep-alive connection and speaks to it with plain send/recv (no HTTP library, no allocation
+// per request), and only the status line, Content-Length and the body's first bytes are read.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "proto/announce.h"
+#include "tracker/swarm_registry.h"
 #include "tracker/tracker_server.h"
 
 namespace {
@@ -27,10 +40,103 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   int peers = 1000;
   int swarms = 20;
-  int threads = 8;
+  int threads = 16;
   double seconds = 10;
   uint32_t num_want = 50;
-  std::string tracker;  // empty: in-process
+  std::string tracker;  // host:port; empty: in-process
+};
+
+// One keep-alive HTTP/1.1 connection to the tracker, driven synchronously.
+class Connection {
+ public:
+  Connection(const std::string& host, int port) : host_(host), port_(port) {}
+  ~Connection() { close_socket(); }
+
+  // Sends one pre-built request and reads its answer. Returns false on any transport or HTTP
+  // failure and on a bencoded "failure reason"; reconnects on the next call.
+  bool exchange(const std::string& request) {
+    if (fd_ < 0 && !connect_socket()) return false;
+    if (!send_all(request) || !read_response()) {
+      close_socket();
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  bool connect_socket() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return false;
+    int yes = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    if (::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) != 1 ||
+        ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close_socket();
+      return false;
+    }
+    return true;
+  }
+  void close_socket() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    used_ = 0;
+  }
+  bool send_all(const std::string& data) {
+    for (size_t sent = 0; sent < data.size();) {
+      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  bool fill() {
+    if (used_ == sizeof(buf_)) return false;  // an answer bigger than any announce answer
+    ssize_t n = ::recv(fd_, buf_ + used_, sizeof(buf_) - used_, 0);
+    if (n <= 0) return false;
+    used_ += static_cast<size_t>(n);
+    return true;
+  }
+  bool read_response() {
+    size_t header_end;
+    for (;;) {
+      std::string_view have(buf_, used_);
+      header_end = have.find("\r\n\r\n");
+      if (header_end != std::string_view::npos) break;
+      if (!fill()) return false;
+    }
+    std::string_view head(buf_, header_end);
+    bool ok = head.starts_with("HTTP/1.1 200");
+    size_t length = 0;
+    bool have_length = false;
+    for (size_t line = head.find("\r\n"); line != std::string_view::npos;
+         line = head.find("\r\n", line + 2)) {
+      std::string_view rest = head.substr(line + 2);
+      if (rest.size() > 15 && ::strncasecmp(rest.data(), "content-length:", 15) == 0) {
+        length = std::strtoull(rest.data() + 15, nullptr, 10);
+        have_length = true;
+      }
+    }
+    if (!have_length) return false;
+    size_t total = header_end + 4 + length;
+    while (used_ < total) {
+      if (!fill()) return false;
+    }
+    std::string_view body(buf_ + header_end + 4, length);
+    ok = ok && body.find("failure reason") == std::string_view::npos;
+    // Keep whatever followed (nothing, with one request in flight).
+    std::memmove(buf_, buf_ + total, used_ - total);
+    used_ -= total;
+    return ok;
+  }
+
+  std::string host_;
+  int port_;
+  int fd_ = -1;
+  char buf_[64 * 1024];
+  size_t used_ = 0;
 };
 
 std::string peer_id(int n) {
@@ -45,6 +151,42 @@ std::string info_hash(int swarm) {
   return h;
 }
 
+// Resident set size in bytes (Linux /proc/self/statm).
+size_t rss_bytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<size_t>(resident) * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// --memory: announces `peers` distinct peers (labels like a fleet's) spread over `swarms` into an
+// in-memory store capped at `max_peers`, and prints the RSS growth: what the cap bounds.
+int measure_memory(uint64_t peers, int swarms, uint64_t max_peers) {
+  size_t before = rss_bytes();
+  fanout::tracker::SwarmRegistry store({std::chrono::hours(1), 1000000, 1000000, max_peers});
+  fanout::tracker::PeerAnnounce a;
+  a.locality = {"us-east-1a", "rack-042"};
+  a.ip = *fanout::proto::IpAddress::parse("10.1.2.3");
+  a.port = 7101;
+  a.left = 1;
+  for (uint64_t n = 0; n < peers; ++n) {
+    a.info_hash = info_hash(static_cast<int>(n % static_cast<uint64_t>(swarms)));
+    a.info_hash[0] = static_cast<char>(n % static_cast<uint64_t>(swarms) / 256);
+    a.peer_id = peer_id(static_cast<int>(n));
+    store.announce(a);
+  }
+  size_t grown = rss_bytes() - before;
+  std::printf(
+      "announced %llu peers over %d swarms, cap %llu: %zu peers held, RSS +%.1f MiB "
+      "(%.0f B per peer held)\n",
+      static_cast<unsigned long long>(peers), swarms, static_cast<unsigned long long>(max_peers),
+      store.peer_count(), grown / 1048576.0,
+      store.peer_count() ? double(grown) / store.peer_count() : 0.0);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,11 +194,19 @@ int main(int argc, char** argv) {
   CLI::App app{"fanout-announce-bench: announce storm against the tracker"};
   app.add_option("--peers", o.peers, "Distinct peers (default 1000)");
   app.add_option("--swarms", o.swarms, "Swarms the peers are spread over (default 20)");
-  app.add_option("--threads", o.threads, "Client threads, one keep-alive connection each");
+  app.add_option("--threads", o.threads,
+                 "Client threads, one keep-alive connection each (default 16)");
   app.add_option("--seconds", o.seconds, "How long the storm lasts (default 10)");
   app.add_option("--num-want", o.num_want, "numwant of every announce (default 50)");
-  app.add_option("--tracker", o.tracker, "Base URL of a running tracker (default: in-process)");
+  app.add_option("--tracker", o.tracker,
+                 "host:port of a running tracker, IPv4 (default: one in this process)");
+  uint64_t memory_peers = 0, max_peers = 0;
+  app.add_option("--memory", memory_peers,
+                 "Instead of a storm: announce this many peers (over --swarms) into an "
+                 "in-memory store and report its memory");
+  app.add_option("--max-peers", max_peers, "With --memory: the store's total peer cap (0: none)");
   CLI11_PARSE(app, argc, argv);
+  if (memory_peers > 0) return measure_memory(memory_peers, o.swarms, max_peers);
   fanout::log::init("bench", "warn");
 
   std::unique_ptr<fanout::metrics::Registry> registry;
@@ -72,6 +222,14 @@ int main(int argc, char** argv) {
     registry = std::make_unique<fanout::metrics::Registry>();
     server = std::make_unique<fanout::tracker::TrackerServer>(config, *registry);
     port = server->start();
+  } else {
+    size_t colon = o.tracker.rfind(':');
+    if (colon == std::string::npos) {
+      std::fprintf(stderr, "--tracker wants host:port, got %s\n", o.tracker.c_str());
+      return 2;
+    }
+    host = o.tracker.substr(0, colon);
+    port = std::atoi(o.tracker.c_str() + colon + 1);
   }
 
   // Queries are built up front: the generator should measure the tracker, not itself.
@@ -89,32 +247,35 @@ int main(int argc, char** argv) {
     r.ip = fanout::proto::IpAddress::parse("10." + std::to_string(n / 65536 % 256) + "." +
                                            std::to_string(n / 256 % 256) + "." +
                                            std::to_string(n % 256));
-    targets.push_back("/announce?" + fanout::proto::encode_announce_query(r));
+    targets.push_back("GET /announce?" + fanout::proto::encode_announce_query(r) +
+                      " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
   }
 
   std::atomic<bool> stop{false};
+  std::atomic<int> connected{0};
+  std::atomic<bool> go{false};
   std::atomic<uint64_t> failures{0};
   std::vector<std::vector<uint32_t>> latencies_us(static_cast<size_t>(o.threads));
   std::vector<std::thread> threads;
-  auto start = Clock::now();
   for (int t = 0; t < o.threads; ++t) {
     threads.emplace_back([&, t] {
-      std::unique_ptr<httplib::Client> client = o.tracker.empty()
-                                                    ? std::make_unique<httplib::Client>(host, port)
-                                                    : std::make_unique<httplib::Client>(o.tracker);
-      client->set_keep_alive(true);
-      client->set_tcp_nodelay(true);
-      client->set_url_encode(false);
+      auto connection = std::make_unique<Connection>(host, port);
+      // Connect (and announce once) before the clock starts: the storm measures announces on
+      // established keep-alive connections, not a burst of connects into httplib's listen
+      // backlog of 5 (where a dropped SYN costs a 1 s retransmit).
+      if (!connection->exchange(targets[static_cast<size_t>(t) % targets.size()])) {
+        failures.fetch_add(1, std::memory_order_relaxed);
+      }
+      connected.fetch_add(1);
+      while (!go.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       auto& mine = latencies_us[static_cast<size_t>(t)];
       mine.reserve(1 << 20);
       // Thread t plays peers t, t + threads, ...: every peer announces, in turn.
       for (size_t i = static_cast<size_t>(t); !stop.load(std::memory_order_relaxed);) {
         auto sent = Clock::now();
-        auto res = client->Get(targets[i].c_str());
+        bool ok = connection->exchange(targets[i]);
         auto took = Clock::now() - sent;
-        if (!res || res->status != 200 || res->body.find("failure reason") != std::string::npos) {
-          failures.fetch_add(1, std::memory_order_relaxed);
-        }
+        if (!ok) failures.fetch_add(1, std::memory_order_relaxed);
         mine.push_back(static_cast<uint32_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
         i += static_cast<size_t>(o.threads);
@@ -122,6 +283,9 @@ int main(int argc, char** argv) {
       }
     });
   }
+  while (connected.load() < o.threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto start = Clock::now();
+  go = true;
   std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
   stop = true;
   for (auto& th : threads) th.join();

@@ -16,6 +16,7 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   r.get_host_port("peer_listen", c.peer_listen);
   r.get("advertise_host", c.advertise_host);
   r.get("tracker", c.tracker);
+  r.get("trackers", c.trackers);
   config::Reader store = r.child("object_store");
   store.get("type", c.object_store.type);
   store.get("path", c.object_store.path);
@@ -101,6 +102,7 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   }
   check_not_empty("cache_dir", c.cache_dir);
   check_http_url("tracker", c.tracker);
+  for (const auto& url : c.trackers) check_http_url("trackers", url);
   check_ip_or_empty("advertise_host", c.advertise_host);
   check_log_level("log_level", c.log_level);
   return c;

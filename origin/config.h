@@ -69,6 +69,9 @@ struct OriginConfig {
   std::string advertise_host;
   // Base URL of the tracker the seeds are announced to.
   std::string tracker = "http://127.0.0.1:7000";
+  // Several trackers (the same list as the agents'): announces go to each blob's owner on the
+  // trackers' rendezvous ring, then the next. Non-empty: replaces `tracker`.
+  std::vector<std::string> trackers;
   ObjectStoreConfig object_store;
   PullConfig pull;
   ClusterConfig cluster;

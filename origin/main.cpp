@@ -13,7 +13,7 @@
 #include "common/metrics/metrics.h"
 #include "common/store/blob_store.h"
 #include "common/swarm/engine.h"
-#include "common/tracker_client/http_tracker_client.h"
+#include "common/tracker_client/ring_tracker_client.h"
 #include "origin/blob_puller.h"
 #include "origin/config.h"
 #include "origin/object_store_factory.h"
@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
     settings.listen_host = config.peer_listen.host;
     settings.listen_port = config.peer_listen.port;
     settings.advertise_host = config.advertise_host;
-    auto tracker = std::make_shared<tracker_client::HttpTrackerClient>(config.tracker);
+    auto tracker = std::make_shared<tracker_client::RingTrackerClient>(
+        config.trackers.empty() ? std::vector<std::string>{config.tracker} : config.trackers);
     swarm::Engine engine(settings, tracker, engine_metrics);
     engine.start();
 

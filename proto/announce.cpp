@@ -395,43 +395,101 @@ std::string encode_announce_query(const AnnounceRequest& r) {
   return q;
 }
 
+namespace {
+
+// Bencode written straight into the answer: the announce answer is the tracker's hot path and a
+// dictionary of a few integers and one byte string needs no tree (lt::entry) in between.
+void put_string(std::string& out, std::string_view s) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), s.size());
+  out.append(digits, end);
+  out += ':';
+  out.append(s);
+}
+
+void put_int(std::string& out, int64_t v) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), v);
+  out += 'i';
+  out.append(digits, end);
+  out += 'e';
+}
+
+// Bencode integers are signed 64-bit; counts beyond that are clamped, never wrapped.
+int64_t as_bencode_int(uint64_t v) {
+  return static_cast<int64_t>(std::min<uint64_t>(v, std::numeric_limits<int64_t>::max()));
+}
+
+}  // namespace
+
+// Keys in bencode dictionaries must appear in sorted (raw byte) order, as written here.
 std::string encode_announce_response(const AnnounceResponse& response, bool compact,
                                      bool include_peer_id) {
-  lt::entry e(lt::entry::dictionary_t);
-  e["interval"] = static_cast<std::int64_t>(response.interval.count());
+  std::string out;
+  size_t v4_count = 0;
+  for (const auto& peer : response.peers) v4_count += peer.ip.is_v4() ? 1 : 0;
+  size_t v6_count = response.peers.size() - v4_count;
+  out.reserve(128 + response.warning_message.size() + 18 * response.peers.size() +
+              (compact ? 0 : 64 * response.peers.size()));
+  out += 'd';
+  put_string(out, "complete");
+  put_int(out, as_bencode_int(response.complete));
+  put_string(out, "incomplete");
+  put_int(out, as_bencode_int(response.incomplete));
+  put_string(out, "interval");
+  put_int(out, response.interval.count());
   if (response.min_interval.count() > 0) {
-    e["min interval"] = static_cast<std::int64_t>(response.min_interval.count());
+    put_string(out, "min interval");
+    put_int(out, response.min_interval.count());
   }
-  e["complete"] = static_cast<std::int64_t>(response.complete);
-  e["incomplete"] = static_cast<std::int64_t>(response.incomplete);
-  if (!response.warning_message.empty()) e["warning message"] = response.warning_message;
+  put_string(out, "peers");
   if (compact) {
-    std::string v4, v6;
-    for (const auto& peer : response.peers) {
-      std::string& out = peer.ip.is_v4() ? v4 : v6;
-      out.append(reinterpret_cast<const char*>(peer.ip.data()), peer.ip.size());
-      append_port(out, peer.port);
+    auto put_compact = [&](bool v4, size_t count) {
+      char digits[24];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), count * (v4 ? 6 : 18));
+      out.append(digits, end);
+      out += ':';
+      for (const auto& peer : response.peers) {
+        if (peer.ip.is_v4() != v4) continue;
+        out.append(reinterpret_cast<const char*>(peer.ip.data()), peer.ip.size());
+        append_port(out, peer.port);
+      }
+    };
+    put_compact(true, v4_count);
+    if (v6_count > 0) {
+      put_string(out, "peers6");
+      put_compact(false, v6_count);
     }
-    e["peers"] = v4;
-    if (!v6.empty()) e["peers6"] = v6;
   } else {
-    lt::entry::list_type list;
+    out += 'l';
     for (const auto& peer : response.peers) {
-      lt::entry item(lt::entry::dictionary_t);
-      item["ip"] = peer.ip.str();
-      item["port"] = static_cast<std::int64_t>(peer.port);
-      if (include_peer_id && !peer.peer_id.empty()) item["peer id"] = peer.peer_id;
-      list.push_back(std::move(item));
+      out += 'd';
+      put_string(out, "ip");
+      put_string(out, peer.ip.str());
+      if (include_peer_id && !peer.peer_id.empty()) {
+        put_string(out, "peer id");
+        put_string(out, peer.peer_id);
+      }
+      put_string(out, "port");
+      put_int(out, peer.port);
+      out += 'e';
     }
-    e["peers"] = std::move(list);
+    out += 'e';
   }
-  return to_bencode(e);
+  if (!response.warning_message.empty()) {
+    put_string(out, "warning message");
+    put_string(out, response.warning_message);
+  }
+  out += 'e';
+  return out;
 }
 
 std::string encode_announce_failure(std::string_view reason) {
-  lt::entry e(lt::entry::dictionary_t);
-  e["failure reason"] = std::string(reason);
-  return to_bencode(e);
+  std::string out = "d";
+  put_string(out, "failure reason");
+  put_string(out, reason);
+  out += 'e';
+  return out;
 }
 
 AnnounceResponse decode_announce_response(std::string_view bencoded) {

@@ -30,6 +30,7 @@ TrackerConfig TrackerConfig::read(const YAML::Node& root) {
   r.get_duration("peer_ttl", c.peer_ttl);
   r.get("max_peers_per_swarm", c.max_peers_per_swarm);
   r.get("max_swarms", c.max_swarms);
+  r.get("max_peers", c.max_peers);
   r.get("max_num_want", c.max_num_want);
   r.get("default_num_want", c.default_num_want);
   r.get("log_level", c.log_level);

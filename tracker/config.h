@@ -28,6 +28,9 @@ struct TrackerConfig {
   uint32_t max_peers_per_swarm = 10000;
   // A new swarm beyond this many is refused (announce failure), bounding memory.
   uint32_t max_swarms = 100000;
+  // Peers over all swarms (0 = no cap; memory is about 300 B a peer): a new peer beyond it
+  // evicts the tracker's idlest peers first, 1% of the cap at a time.
+  uint64_t max_peers = 2000000;
   // Cap on the peers returned by one announce, whatever numwant asks for.
   uint32_t max_num_want = 200;
   // Peers returned when an announce does not say numwant.

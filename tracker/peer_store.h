@@ -3,6 +3,7 @@
 // SwarmRegistry (swarm_registry.h) keeps it in this process (the default; soft state rebuilt
 // from announces after a restart); RedisPeerStore (redis_peer_store.h) keeps it in Redis so
 // several trackers can share it.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -62,6 +63,27 @@ class PeerStoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What announce_and_select needs besides the announce: who picks, and how many.
+struct SelectionRequest {
+  const PeerSelector* selector = nullptr;
+  uint32_t num_want = 0;             // 0: record only
+  size_t candidate_pool = 1000;      // candidates() limit
+  bool requester_is_seeder = false;  // left == 0 and not an origin
+  bool want_peer_ids = false;        // fill AnnouncePeer::peer_id (non-compact answers only)
+  PeerSelector::Random* random = nullptr;
+};
+
+// The chosen peers, and how many of each locality class (for the metrics). Callers reuse one
+// per thread: clear() keeps the capacity.
+struct SelectedPeers {
+  std::vector<proto::AnnouncePeer> peers;
+  std::array<uint64_t, kLocalityClassCount> by_class{};
+  void clear() {
+    peers.clear();
+    by_class.fill(0);
+  }
+};
+
 class PeerStore {
  public:
   virtual ~PeerStore() = default;
@@ -76,6 +98,11 @@ class PeerStore {
   // these, so `limit` bounds the work of one announce in a huge swarm.
   virtual std::vector<StoredPeer> candidates(const std::string& info_hash,
                                              const std::string& exclude_peer_id, size_t limit) = 0;
+
+  // announce(), then (unless it is a "stopped" announce or num_want is 0) the selector's choice
+  // among candidates(), appended to `out`. Stores override it when they can do both at once.
+  virtual SwarmCounts announce_and_select(const PeerAnnounce& announce,
+                                          const SelectionRequest& request, SelectedPeers& out);
 
   virtual ScrapeCounts scrape(const std::string& info_hash) = 0;
   // The blob digest a client gave for this swarm, if any did.

@@ -3,6 +3,11 @@
 // info-hash) the peers that announced, with their address, bytes left and last announce. It is soft
 // state: a peer silent for longer than the TTL is dropped, and a restarted tracker rebuilds
 // everything from announces.
+//
+// Swarms are spread over shards by info-hash, each with its own lock, so announces to different
+// swarms do not wait for each other; counts are atomics, read without any lock.
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +33,9 @@ class SwarmRegistry : public PeerStore {
     std::chrono::milliseconds peer_ttl{std::chrono::seconds(30)};
     uint32_t max_peers_per_swarm = 10000;
     uint32_t max_swarms = 100000;
+    // Peers over all swarms (0 = no cap): a new peer beyond it first evicts the idlest peers of
+    // the whole tracker (the ones silent longest), a batch of max(1, max_peers / 100) at a time.
+    uint64_t max_peers = 0;
   };
 
   // The clock and the random seed are injected so tests control expiry and can repeat a draw.
@@ -41,6 +49,10 @@ class SwarmRegistry : public PeerStore {
   std::vector<StoredPeer> candidates(const std::string& info_hash,
                                      const std::string& exclude_peer_id, size_t limit) override;
   ScrapeCounts scrape(const std::string& info_hash) override;
+  // Records and selects under the swarm's lock, straight from the swarm's own peers: no copy of
+  // the candidates, no allocation beyond the selector's.
+  SwarmCounts announce_and_select(const PeerAnnounce& announce, const SelectionRequest& request,
+                                  SelectedPeers& out) override;
 
   // Up to num_want live peers of the swarm, drawn uniformly at random without repetition and in
   // random order, never the requester itself. A random sample (not "the newest" or "the
@@ -88,8 +100,17 @@ class SwarmRegistry : public PeerStore {
     TimePoint oldest_announce{};
   };
 
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Swarm> swarms;
+    std::mt19937_64 rng;  // for select_peers / candidates (the seeded, reproducible draws)
+  };
+  static constexpr size_t kShards = 64;
+
+  Shard& shard_of(const std::string& info_hash);
   bool expired(const Peer& peer, TimePoint now) const;
   void remove_at(Swarm& swarm, size_t index);
+  void erase_swarm(Shard& shard, std::unordered_map<std::string, Swarm>::iterator it);
   // Drops the swarm's expired peers and recomputes oldest_announce.
   size_t sweep(Swarm& swarm, TimePoint now);
   // Sweeps only when some peer may have expired, so counts and selections never include an
@@ -97,16 +118,22 @@ class SwarmRegistry : public PeerStore {
   // happens about once per TTL).
   size_t sweep_if_due(Swarm& swarm, TimePoint now);
   void evict_longest_silent(Swarm& swarm);
+  // Brings the tracker under limits_.max_peers by dropping its idlest peers (see Limits). Takes
+  // shard locks one at a time: never call it holding one.
+  void evict_idlest();
+  // The announce itself, under the shard's lock; nullptr after a "stopped" one. Throws
+  // SwarmLimitError.
+  Swarm* record(Shard& shard, const PeerAnnounce& a, TimePoint now, SwarmCounts& counts);
   static SwarmCounts counts_of(const Swarm& swarm);
   // Up to k distinct random positions of the swarm other than `skip` (n = none), in random order.
-  std::vector<size_t> sample(const Swarm& swarm, size_t skip, size_t k);
+  std::vector<size_t> sample(const Swarm& swarm, size_t skip, size_t k, std::mt19937_64& rng);
 
   const Limits limits_;
   const Clock clock_;
-  mutable std::mutex mu_;
-  std::mt19937_64 rng_;
-  std::unordered_map<std::string, Swarm> swarms_;
-  size_t total_peers_ = 0;
+  std::array<Shard, kShards> shards_;
+  std::atomic<size_t> swarm_count_{0};
+  std::atomic<size_t> total_peers_{0};
+  std::mutex evict_mu_;  // one eviction pass at a time
 };
 
 }  // namespace fanout::tracker

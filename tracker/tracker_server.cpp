@@ -40,7 +40,8 @@ std::unique_ptr<PeerStore> make_store(const TrackerConfig& config, SwarmRegistry
     return std::make_unique<RedisPeerStore>(options);
   }
   return std::make_unique<SwarmRegistry>(
-      SwarmRegistry::Limits{config.peer_ttl, config.max_peers_per_swarm, config.max_swarms},
+      SwarmRegistry::Limits{config.peer_ttl, config.max_peers_per_swarm, config.max_swarms,
+                            config.max_peers},
       std::move(clock));
 }
 
@@ -53,6 +54,8 @@ SelectionPolicy policy_of(const TrackerConfig& config) {
   p.outside_zone_share = config.selection.outside_zone_percent / 100.0;
   return p;
 }
+
+constexpr size_t kKeepAliveRequests = 100000;
 
 // Each request thread draws from its own generator: no lock, no shared state.
 PeerSelector::Random& thread_random() {
@@ -71,6 +74,9 @@ TrackerServer::TrackerServer(const TrackerConfig& config, metrics::Registry& reg
       selector_(policy_of(config)),
       metainfo_({config.origins}, metrics_.metainfo_fetches, metrics_.metainfo_cache_hits),
       http_("tracker", registry) {
+  // Clients re-announce over one connection: httplib's default closes it after 5 requests, and
+  // the reconnect (accept, a new request thread, TCP setup) cost more than the announce.
+  http_.routes().set_keep_alive_max_count(kKeepAliveRequests);
   if (config_.registry_enabled) {
     registry_ = registry::open_registry(config_.registry);
     aliases_ = std::make_unique<AliasResolver>(*registry_, config_.alias_cache, registry);
@@ -137,33 +143,6 @@ void TrackerServer::refresh_gauges() {
   metrics_.peers.set(static_cast<int64_t>(store_->peer_count()));
 }
 
-std::vector<proto::AnnouncePeer> TrackerServer::choose_peers(const proto::AnnounceRequest& request,
-                                                             uint32_t num_want) {
-  std::vector<proto::AnnouncePeer> out;
-  if (num_want == 0) return out;
-  std::vector<StoredPeer> stored =
-      store_->candidates(request.swarm_key(), request.peer_id, config_.selection.candidate_pool);
-  std::vector<SelectionCandidate> candidates;
-  candidates.reserve(stored.size());
-  for (const auto& p : stored) {
-    candidates.push_back({p.locality.zone, p.locality.rack, p.seeder, p.origin});
-  }
-  Locality requester{request.zone, request.rack};
-  auto chosen = selector_.select(candidates, requester, request.left == 0 && !request.origin,
-                                 num_want, thread_random());
-  std::array<uint64_t, kLocalityClassCount> by_class{};
-  out.reserve(chosen.size());
-  for (const auto& c : chosen) {
-    const StoredPeer& p = stored[c.index];
-    out.push_back(proto::AnnouncePeer{p.ip, p.port, p.peer_id});
-    ++by_class[static_cast<size_t>(c.locality)];
-  }
-  for (size_t i = 0; i < kLocalityClassCount; ++i) {
-    if (by_class[i] > 0) metrics_.selected[i]->inc(by_class[i]);
-  }
-  return out;
-}
-
 // Every outcome is HTTP 200 with a bencoded body: BitTorrent clients read a refusal from
 // "failure reason", and a 4xx/5xx would only make them retry blindly.
 void TrackerServer::handle_announce(const httplib::Request& req, httplib::Response& res) {
@@ -193,24 +172,37 @@ void TrackerServer::handle_announce(const httplib::Request& req, httplib::Respon
       return;
     }
 
-    SwarmCounts counts = store_->announce(announce);
-    proto::AnnounceResponse response;
+    SelectionRequest selection;
+    selection.selector = &selector_;
+    selection.num_want =
+        std::min(request.num_want.value_or(config_.default_num_want), config_.max_num_want);
+    selection.candidate_pool = config_.selection.candidate_pool;
+    selection.requester_is_seeder = request.left == 0 && !request.origin;
+    selection.want_peer_ids = !request.compact && !request.no_peer_id;
+    selection.random = &thread_random();
+    // Reused per request thread: an announce allocates no peer list of its own.
+    thread_local proto::AnnounceResponse response;
+    thread_local SelectedPeers selected;
+    selected.clear();
+    SwarmCounts counts = store_->announce_and_select(announce, selection, selected);
+    for (size_t i = 0; i < kLocalityClassCount; ++i) {
+      if (selected.by_class[i] > 0) metrics_.selected[i]->inc(selected.by_class[i]);
+    }
     response.interval = whole_seconds(config_.announce_interval);
     response.min_interval = std::max(std::chrono::seconds(1), response.interval / 2);
     response.complete = counts.seeders;
     response.incomplete = counts.leechers;
-    if (request.event != proto::AnnounceEvent::kStopped) {
-      uint32_t want =
-          std::min(request.num_want.value_or(config_.default_num_want), config_.max_num_want);
-      response.peers = choose_peers(request, want);
-    }
+    response.peers.swap(selected.peers);
     res.status = 200;
     res.set_content(proto::encode_announce_response(response, request.compact, !request.no_peer_id),
                     "text/plain");
-    spdlog::debug("announce {} from {}:{} event={} left={}: {} seeders, {} leechers, {} peers sent",
-                  to_hex(reinterpret_cast<const uint8_t*>(announce.info_hash.data()), 20),
-                  announce.ip.str(), announce.port, proto::event_name(request.event), request.left,
-                  counts.seeders, counts.leechers, response.peers.size());
+    response.peers.swap(selected.peers);
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("announce {} from {}:{} event={} left={}: {} seeders, {} leechers, {} sent",
+                    to_hex(reinterpret_cast<const uint8_t*>(announce.info_hash.data()), 20),
+                    announce.ip.str(), announce.port, proto::event_name(request.event),
+                    request.left, counts.seeders, counts.leechers, selected.peers.size());
+    }
   } catch (const proto::ProtoError& e) {
     spdlog::info("refused announce from {}: {}", req.remote_addr, e.what());
     refuse(e.what());

@@ -48,9 +48,6 @@ class TrackerServer {
   void handle_announce(const httplib::Request& req, httplib::Response& res);
   void handle_scrape(const httplib::Request& req, httplib::Response& res);
   void handle_metainfo(const httplib::Request& req, httplib::Response& res);
-  // The peers to hand to `request`'s sender, chosen by the selector from the store's candidates.
-  std::vector<proto::AnnouncePeer> choose_peers(const proto::AnnounceRequest& request,
-                                                uint32_t num_want);
   void refresh_gauges();
   void sweep_loop();
 

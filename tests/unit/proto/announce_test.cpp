@@ -275,6 +275,22 @@ TEST(AnnounceResponseCodec, DictionaryPeersWithAndWithoutIds) {
   EXPECT_EQ(without.peers[1].ip.str(), "2001:db8::1");
 }
 
+TEST(AnnounceResponseCodec, DictionaryAnswerBytesAreSortedBencode) {
+  AnnounceResponse r;
+  r.interval = std::chrono::seconds(5);
+  r.warning_message = "slow down";
+  r.peers.push_back({*IpAddress::parse("10.0.0.1"), 80, "-AA0001-000000000001"});
+  EXPECT_EQ(encode_announce_response(r, false, true),
+            "d8:completei0e10:incompletei0e8:intervali5e5:peersld2:ip8:10.0.0.1"
+            "7:peer id20:-AA0001-000000000001"
+            "4:porti80eee15:warning message9:slow downe");
+  r.peers.clear();
+  r.complete = UINT64_MAX;  // beyond bencode's int64: clamped, never wrapped negative
+  EXPECT_EQ(encode_announce_response(r),
+            "d8:completei9223372036854775807e10:incompletei0e8:intervali5e5:peers0:"
+            "15:warning message9:slow downe");
+}
+
 TEST(AnnounceResponseCodec, FailureReason) {
   std::string encoded = encode_announce_failure("announce: missing \"port\"");
   EXPECT_EQ(encoded, "d14:failure reason24:announce: missing \"port\"e");
@@ -363,8 +379,8 @@ TEST(AnnounceQueryExtensions, LabelsAndOriginRoundTrip) {
 
 TEST(ScrapeCodec, QueryAndResponseRoundTrip) {
   ScrapeRequest q{{std::string(20, '\x01'), std::string(32, '+')}};
-  ScrapeRequest back = parse_scrape_query(encode_scrape_query(q) + "&info_hash=" +
-                                          percent_encode(std::string(20, '\x01')) + "&x=1");
+  ScrapeRequest back = parse_scrape_query(
+      encode_scrape_query(q) + "&info_hash=" + percent_encode(std::string(20, '\x01')) + "&x=1");
   EXPECT_EQ(back.info_hashes, q.info_hashes);  // the duplicate is dropped, others ignored
   EXPECT_TRUE(parse_scrape_query("").info_hashes.empty());
   EXPECT_THROW(parse_scrape_query("info_hash=abc"), ProtoError);

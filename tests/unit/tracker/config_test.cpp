@@ -28,6 +28,7 @@ TEST(TrackerConfig, DefaultsWhenEmpty) {
   EXPECT_EQ(c.announce_interval, std::chrono::seconds(5));
   EXPECT_EQ(c.peer_ttl, std::chrono::seconds(30));
   EXPECT_EQ(c.max_peers_per_swarm, 10000u);
+  EXPECT_EQ(c.max_peers, 2000000u);
   EXPECT_EQ(c.log_level, "info");
 }
 
@@ -39,6 +40,7 @@ announce_interval: 10s
 peer_ttl: 1m
 max_peers_per_swarm: 5
 max_swarms: 6
+max_peers: 0
 max_num_want: 7
 default_num_want: 4
 log_level: debug
@@ -49,6 +51,7 @@ log_level: debug
   EXPECT_EQ(c.peer_ttl, std::chrono::minutes(1));
   EXPECT_EQ(c.max_peers_per_swarm, 5u);
   EXPECT_EQ(c.max_swarms, 6u);
+  EXPECT_EQ(c.max_peers, 0u);  // no cap
   EXPECT_EQ(c.max_num_want, 7u);
   EXPECT_EQ(c.default_num_want, 4u);
   EXPECT_EQ(c.log_level, "debug");
@@ -68,6 +71,7 @@ TEST(TrackerConfig, ErrorsNameTheKey) {
   EXPECT_THAT(error_of("listen: nowhere"), HasSubstr("listen:"));
   EXPECT_THAT(error_of("peer_ttl: soon"), HasSubstr("peer_ttl:"));
   EXPECT_THAT(error_of("max_peers_per_swarm: -1"), HasSubstr("max_peers_per_swarm:"));
+  EXPECT_THAT(error_of("max_peers: -1"), HasSubstr("max_peers:"));
   EXPECT_THAT(error_of("max_peers_per_swarm: 0"), HasSubstr("max_peers_per_swarm:"));
   EXPECT_THAT(error_of("origins: []"), HasSubstr("origins:"));
   EXPECT_THAT(error_of("origins: [ftp://a]"), HasSubstr("origins:"));

@@ -246,5 +246,124 @@ TEST_F(SwarmRegistryTest, ConcurrentAnnouncesKeepCountsConsistent) {
   EXPECT_EQ(r.select_peers(kSwarm, "", 5000).size(), 1600u);
 }
 
+// The announce path the tracker serves: record and select under one lock, straight from the
+// swarm's peers.
+SelectionRequest selection_of(const PeerSelector& selector, uint32_t num_want,
+                              PeerSelector::Random& random, size_t pool = 1000) {
+  SelectionRequest s;
+  s.selector = &selector;
+  s.num_want = num_want;
+  s.candidate_pool = pool;
+  s.random = &random;
+  return s;
+}
+
+TEST_F(SwarmRegistryTest, AnnounceAndSelectPicksByLocalityAndNeverTheRequester) {
+  SwarmRegistry r = make();
+  for (int i = 0; i < 40; ++i) {
+    PeerAnnounce a = announce_of(i, 1);
+    a.locality = {i % 2 == 0 ? "a" : "b", i % 4 < 2 ? "r1" : "r2"};
+    r.announce(a);
+  }
+  SelectionPolicy policy;
+  policy.outside_rack_share = 0;
+  policy.outside_zone_share = 0;
+  PeerSelector selector(policy);
+  PeerSelector::Random random(3);
+  PeerAnnounce me = announce_of(0, 1);  // zone a, rack r1: peers 0, 4, 8, ... (10 of them)
+  me.locality = {"a", "r1"};
+  SelectedPeers out;
+  SwarmCounts counts = r.announce_and_select(me, selection_of(selector, 5, random), out);
+  EXPECT_EQ(counts, (SwarmCounts{0, 40}));
+  ASSERT_EQ(out.peers.size(), 5u);
+  std::set<uint16_t> ports = ports_of(out.peers);
+  EXPECT_EQ(ports.size(), 5u);
+  EXPECT_EQ(ports.count(6000), 0u) << "the requester was handed itself";
+  for (uint16_t port : ports) EXPECT_EQ((port - 6000) % 4, 0) << port << " is not in rack a/r1";
+  EXPECT_EQ(out.by_class[static_cast<size_t>(LocalityClass::kSameRack)], 5u);
+  for (const auto& p : out.peers) EXPECT_EQ(p.peer_id, "") << "compact answers carry no ids";
+
+  // Asking for more than the rack holds backfills from the zone, then the rest.
+  out.clear();
+  SelectionRequest wide = selection_of(selector, 30, random);
+  wide.want_peer_ids = true;
+  r.announce_and_select(me, wide, out);
+  ASSERT_EQ(out.peers.size(), 30u);
+  EXPECT_EQ(out.by_class[static_cast<size_t>(LocalityClass::kSameRack)], 9u);
+  EXPECT_EQ(out.by_class[static_cast<size_t>(LocalityClass::kSameZone)], 10u);
+  EXPECT_EQ(out.by_class[static_cast<size_t>(LocalityClass::kOther)], 11u);
+  EXPECT_EQ(out.peers[0].peer_id.size(), 20u);
+
+  // A stopped announce leaves and gets nobody.
+  out.clear();
+  me.event = proto::AnnounceEvent::kStopped;
+  EXPECT_EQ(r.announce_and_select(me, selection_of(selector, 5, random), out),
+            (SwarmCounts{0, 39}));
+  EXPECT_TRUE(out.peers.empty());
+}
+
+TEST_F(SwarmRegistryTest, AnnounceAndSelectSamplesAHugeSwarmButKeepsItsOrigins) {
+  SwarmRegistry r = make();
+  for (int i = 1; i <= 200; ++i) r.announce(announce_of(i, 1));
+  PeerAnnounce origin = announce_of(500, 0);
+  origin.origin = true;
+  r.announce(origin);
+  PeerSelector selector;
+  PeerSelector::Random random(5);
+  std::map<uint16_t, int> hits;
+  int with_origin = 0;
+  for (int d = 0; d < 300; ++d) {
+    SelectedPeers out;
+    r.announce_and_select(announce_of(1, 1), selection_of(selector, 50, random, /*pool=*/20), out);
+    // 20 sampled agents plus the origin, which is always a candidate.
+    ASSERT_GE(out.peers.size(), 20u);
+    ASSERT_LE(out.peers.size(), 21u);
+    std::set<uint16_t> ports = ports_of(out.peers);
+    EXPECT_EQ(ports.size(), out.peers.size()) << "a peer was handed out twice";
+    EXPECT_EQ(ports.count(6001), 0u);
+    with_origin += ports.count(6500) ? 1 : 0;
+    for (uint16_t p : ports) ++hits[p];
+  }
+  EXPECT_EQ(with_origin, 300);
+  // Every agent but the requester shows up: the pool is a fresh random sample each time.
+  EXPECT_EQ(hits.size(), 200u);
+}
+
+TEST_F(SwarmRegistryTest, TheTotalPeerCapEvictsTheIdlestPeersOfTheWholeTracker) {
+  SwarmRegistry r = make({seconds(3600), 10000, 100000, /*max_peers=*/100});
+  // 100 peers over 100 swarms, one second apart: peer 0 is the idlest.
+  for (int i = 0; i < 100; ++i) {
+    r.announce(announce_of(i, 1, "swarm-" + std::to_string(1000 + i) + std::string(10, 'x')));
+    clock_.advance(seconds(1));
+  }
+  EXPECT_EQ(r.peer_count(), 100u);
+  // Peer 0 re-announces: no longer the idlest, and re-announces never evict.
+  r.announce(announce_of(0, 1, "swarm-1000" + std::string(10, 'x')));
+  EXPECT_EQ(r.peer_count(), 100u);
+  // A new peer at the cap: the idlest (now peer 1) goes, with its emptied swarm.
+  r.announce(announce_of(500, 1, "swarm-1000" + std::string(10, 'x')));
+  EXPECT_EQ(r.peer_count(), 100u);
+  EXPECT_EQ(r.swarm_count(), 99u);
+  EXPECT_EQ(r.counts("swarm-1001" + std::string(10, 'x')), (SwarmCounts{0, 0}));
+  EXPECT_EQ(r.counts("swarm-1000" + std::string(10, 'x')), (SwarmCounts{0, 2}));
+}
+
+TEST_F(SwarmRegistryTest, TheTotalPeerCapEvictsInBatchesOfOnePercent) {
+  SwarmRegistry r = make({seconds(3600), 10000, 100000, /*max_peers=*/1000});
+  for (int i = 0; i < 1000; ++i) {
+    r.announce(announce_of(i, 1, i % 2 ? kSwarm : kOtherSwarm));
+    clock_.advance(milliseconds(10));
+  }
+  r.announce(announce_of(5000, 1));
+  EXPECT_EQ(r.peer_count(), 991u);  // 10 evicted, then the newcomer joined
+  // The ten oldest (0-9) are gone: nobody hands them out.
+  std::set<uint16_t> left = ports_of(r.select_peers(kSwarm, "", 5000));
+  auto other = ports_of(r.select_peers(kOtherSwarm, "", 5000));
+  left.insert(other.begin(), other.end());
+  EXPECT_EQ(left.size(), 991u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(left.count(static_cast<uint16_t>(6000 + i)), 0u) << i;
+  EXPECT_EQ(left.count(6010), 1u);
+}
+
 }  // namespace
 }  // namespace fanout::tracker

@@ -53,14 +53,20 @@ class Connection {
   ~Connection() { close_socket(); }
 
   // Sends one pre-built request and reads its answer. Returns false on any transport or HTTP
-  // failure and on a bencoded "failure reason"; reconnects on the next call.
+  // failure and on a bencoded "failure reason"; reconnects on the next call. A kept-alive
+  // connection the tracker closed while idle (its keep-alive timeout) is reopened and the
+  // request sent again, as every HTTP client does for an idempotent GET.
   bool exchange(const std::string& request) {
-    if (fd_ < 0 && !connect_socket()) return false;
-    if (!send_all(request) || !read_response()) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      bool reused = fd_ >= 0;
+      if (fd_ < 0 && !connect_socket()) return false;
+      received_ = 0;
+      if (send_all(request) && read_response()) return true;
+      bool closed_while_idle = reused && received_ == 0;
       close_socket();
-      return false;
+      if (!closed_while_idle) return false;
     }
-    return true;
+    return false;
   }
 
  private:
@@ -97,6 +103,7 @@ class Connection {
     ssize_t n = ::recv(fd_, buf_ + used_, sizeof(buf_) - used_, 0);
     if (n <= 0) return false;
     used_ += static_cast<size_t>(n);
+    received_ += static_cast<size_t>(n);
     return true;
   }
   bool read_response() {
@@ -137,6 +144,7 @@ class Connection {
   int fd_ = -1;
   char buf_[64 * 1024];
   size_t used_ = 0;
+  size_t received_ = 0;  // bytes of the current answer so far
 };
 
 std::string peer_id(int n) {

@@ -2,6 +2,8 @@
 # The origin's cold pull of one object from s3rver against `curl | sha256sum` of the same object,
 # in the same run. Prints both times and the ratio (origin / curl+sha256sum; <= 1 is the target).
 #   bench/pull_bench.sh [BUILD_DIR] [SIZE_MIB]      (defaults: build, 1024)
+# ORIGIN_ARGS adds flags to the origin's command line, e.g. to try other pull settings:
+#   ORIGIN_ARGS="--set pull.part_size=16MiB --set pull.concurrency=4" bench/pull_bench.sh
 # Needs node and `npm ci` in tests/s3rver.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +50,7 @@ object_store:
 YAML
 "$build/bin/fanout-origin" --config "$work/origin.yaml" --listen "127.0.0.1:$http_port" \
   --peer-listen "127.0.0.1:$(port)" --tracker "http://127.0.0.1:$(port)" \
-  --cache-dir "$work/cache" --log-level warn > "$work/origin.log" 2>&1 &
+  --cache-dir "$work/cache" --log-level warn ${ORIGIN_ARGS:-} > "$work/origin.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz" && break; sleep 0.1; done
 t2=$(now)

@@ -34,6 +34,12 @@ struct ObjectStoreConfig {
   // Uploads larger than this use S3 multipart upload, in parts of multipart_part_size (>= 5MiB).
   uint64_t multipart_threshold = 64ull << 20;
   uint64_t multipart_part_size = 16ull << 20;
+  // For "s3": tries per upload request (PutObject, each UploadPart, ...) on 5xx, throttling,
+  // timeouts and resets, with full-jitter exponential backoff between put_retry_base_delay and
+  // put_retry_max_delay (as pull.* does for reads).
+  uint32_t put_max_attempts = 5;
+  std::chrono::milliseconds put_retry_base_delay{100};
+  std::chrono::milliseconds put_retry_max_delay{5000};
 };
 
 // How pulls read the object store (see origin::PullOptions).

@@ -76,7 +76,7 @@ BlobPuller::BlobPuller(ObjectStore& objects, const BlobStore& cas,
       seed_(std::move(seed)),
       metrics_(metrics),
       options_(std::move(options)) {
-  if (options_.part_size == 0) options_.part_size = 8ull << 20;
+  if (options_.part_size == 0) options_.part_size = 16ull << 20;
   if (options_.concurrency == 0) options_.concurrency = 1;
   if (options_.max_attempts == 0) options_.max_attempts = 1;
   std::filesystem::create_directories(metainfo_dir_);

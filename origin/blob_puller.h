@@ -55,9 +55,9 @@ struct PulledBlob {
 // How a pull reads the object store. Every field is a setting (origin config "pull.*").
 struct PullOptions {
   // Bytes per ranged GET. Parts are read in parallel and fed to the CAS in order.
-  uint64_t part_size = 8ull << 20;
+  uint64_t part_size = 16ull << 20;
   // Ranged GETs in flight per pull. At most 2 * concurrency parts are held in memory.
-  uint32_t concurrency = 8;
+  uint32_t concurrency = 4;
   // Tries per part (and for the HEAD) before the pull fails; only transient errors are retried.
   uint32_t max_attempts = 5;
   // Backoff before retry k (k = 1, 2, ...): uniform in [0, min(max, base * 2^(k-1))] (full jitter).

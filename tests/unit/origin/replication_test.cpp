@@ -135,3 +135,44 @@ TEST_F(ReplicationTest, WhenThePeerCannotServeTheReplicaReadsTheObjectStore) {
 
 }  // namespace
 }  // namespace fanout::origin
+
+namespace fanout::origin {
+namespace {
+
+// A non-owner redirects with 307 to the best owner, keeping the path and the query, so a
+// client that follows redirects (fanoutctl) lands on the owner with the same request.
+TEST(NonOwnerOrigin, Answers307ToTheBestOwnerKeepingPathAndQuery) {
+  test::TempDir dir;
+  DirectoryStore objects(dir.path() / "objects");
+  ClusterConfig cluster;
+  cluster.self = "a";
+  cluster.replicas = 1;
+  for (std::string id : {"a", "b", "c"})
+    cluster.origins.push_back({id, "http://" + id + ".test:7100"});
+  placement::Ring ring({"a", "b", "c"});
+  Digest d;
+  for (int i = 0;; ++i) {
+    d = Sha256::of("blob " + std::to_string(i));
+    if (ring.owner(d) != "a") break;
+  }
+  Node node(dir.path() / "a", objects, cluster, test::free_port());
+  httplib::Client client("127.0.0.1", node.server.port());
+  const std::string owner_url = "http://" + ring.owner(d) + ".test:7100";
+
+  auto res = client.Get("/v1/blobs/" + d.str() + "/metainfo");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 307);
+  EXPECT_EQ(res->get_header_value("Location"), owner_url + "/v1/blobs/" + d.str() + "/metainfo");
+  EXPECT_NE(res->body.find("not_owner"), std::string::npos) << res->body;
+
+  res = client.Post("/v1/blobs/" + d.str() + "/prefetch?from=b");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 307);
+  EXPECT_EQ(res->get_header_value("Location"),
+            owner_url + "/v1/blobs/" + d.str() + "/prefetch?from=b");
+  EXPECT_EQ(node.metrics.redirects.value(), 2u);
+  EXPECT_EQ(node.counting.opens, 0) << "a non-owner read the object store";
+}
+
+}  // namespace
+}  // namespace fanout::origin

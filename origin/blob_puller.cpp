@@ -13,13 +13,14 @@
 
 #include "common/log/log.h"
 #include "common/store/file_io.h"
+#include "origin/pull_sink.h"
 #include "proto/proto_error.h"
 
 namespace fanout::origin {
 namespace {
 
-// Object-store reads feed three SHA-256 passes and a file write; 1 MiB keeps each call cheap
-// relative to its syscall and the memory per concurrent pull small.
+// Reads of a local file to rebuild its metainfo; 1 MiB keeps each call cheap relative to its
+// syscall and the memory small.
 constexpr size_t kReadChunk = 1u << 20;
 
 std::optional<std::string> read_small_file(const std::filesystem::path& path) {
@@ -75,7 +76,7 @@ BlobPuller::BlobPuller(ObjectStore& objects, const BlobStore& cas,
       seed_(std::move(seed)),
       metrics_(metrics),
       options_(std::move(options)) {
-  if (options_.part_size == 0) options_.part_size = 8ull << 20;
+  if (options_.part_size == 0) options_.part_size = 16ull << 20;
   if (options_.concurrency == 0) options_.concurrency = 1;
   if (options_.max_attempts == 0) options_.max_attempts = 1;
   std::filesystem::create_directories(metainfo_dir_);
@@ -89,6 +90,12 @@ BlobPuller::~BlobPuller() {
     prefetches.swap(prefetches_);
   }
   prefetches.clear();  // joins
+  std::vector<Sync> syncs;
+  {
+    std::lock_guard lock(mu_);
+    syncs.swap(syncs_);
+  }
+  syncs.clear();  // joins: a clean stop leaves every pulled blob durable
 }
 
 void BlobPuller::set_cache_cap(uint64_t max_bytes, UnseedFn unseed, InUseFn in_use) {
@@ -98,7 +105,8 @@ void BlobPuller::set_cache_cap(uint64_t max_bytes, UnseedFn unseed, InUseFn in_u
   in_use_ = std::move(in_use);
 }
 
-std::shared_ptr<const PulledBlob> BlobPuller::pull(const Digest& digest) {
+std::shared_ptr<const PulledBlob> BlobPuller::pull(const Digest& digest,
+                                                   std::shared_ptr<ObjectStore> source) {
   std::promise<std::shared_ptr<const PulledBlob>> promise;
   std::shared_future<std::shared_ptr<const PulledBlob>> shared;
   std::shared_ptr<Progress> progress;
@@ -121,7 +129,22 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull(const Digest& digest) {
 
   try {
     std::shared_ptr<const PulledBlob> blob = load_cached(digest);
-    if (!blob) blob = pull_uncached(digest, *progress);
+    bool fetched = false;
+    if (!blob && source) {
+      try {
+        blob = pull_uncached(digest, *progress, *source);
+        metrics_.replicas_copied.inc();
+      } catch (const std::exception& e) {
+        if (stopping_) throw;
+        spdlog::warn("copy of {} from {} failed ({}); reading the object store instead",
+                     digest.str(), source->describe(), e.what());
+        progress->bytes = 0;
+      }
+    }
+    if (!blob) {
+      blob = pull_uncached(digest, *progress, objects_);
+      fetched = true;
+    }
     // Seed before publishing, so every caller that sees the blob sees it seeded.
     seed_(blob->metainfo, blob->path);
     {
@@ -130,6 +153,7 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull(const Digest& digest) {
       in_flight_.erase(digest);
     }
     promise.set_value(blob);
+    if (fetched && on_fetched_) on_fetched_(digest);
     return blob;
   } catch (const std::exception& e) {
     {
@@ -142,14 +166,14 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull(const Digest& digest) {
   }
 }
 
-void BlobPuller::prefetch(const Digest& digest) {
+void BlobPuller::prefetch(const Digest& digest, std::shared_ptr<ObjectStore> source) {
   std::lock_guard lock(mu_);
   if (ready_.contains(digest) || in_flight_.contains(digest) || stopping_) return;
   // Drop the handles of finished prefetches (their threads have returned; joining is instant).
   std::erase_if(prefetches_, [](std::jthread& t) { return !t.joinable(); });
-  prefetches_.emplace_back([this, digest] {
+  prefetches_.emplace_back([this, digest, source = std::move(source)] {
     try {
-      pull(digest);
+      pull(digest, source);
     } catch (const std::exception&) {
       // Logged by pull_uncached and kept for status().
     }
@@ -223,10 +247,15 @@ std::shared_ptr<const PulledBlob> BlobPuller::load_cached(const Digest& digest) 
       spdlog::warn("stored metainfo of {} is unusable ({}); rebuilding it", digest.str(), e.what());
     }
   }
-  // The CAS verified these bytes when it stored them; rebuilding reads the local copy only.
+  // No metainfo file: the blob was stored but perhaps never made durable (a crash before its
+  // fsync), so its bytes are hashed again; a bad copy is dropped and pulled anew.
   blob->metainfo = build_from_file(blob->path, *size);
   if (blob->metainfo.digest != digest) {
-    throw StoreError("cached blob " + blob->path.string() + " no longer hashes to " + digest.str());
+    spdlog::warn("cached blob {} no longer hashes to {}; removing it and pulling again",
+                 blob->path.string(), digest.str());
+    std::error_code ignored;
+    std::filesystem::remove(blob->path, ignored);
+    return nullptr;
   }
   persist_metainfo(blob->metainfo);
   return blob;
@@ -234,22 +263,23 @@ std::shared_ptr<const PulledBlob> BlobPuller::load_cached(const Digest& digest) 
 
 void BlobPuller::backoff(uint32_t attempt, const std::string& why) {
   metrics_.objectstore_retries.inc();
-  uint64_t cap = static_cast<uint64_t>(options_.retry_base_delay.count()) << std::min(attempt - 1, 20u);
+  uint64_t cap = static_cast<uint64_t>(options_.retry_base_delay.count())
+                 << std::min(attempt - 1, 20u);
   cap = std::min<uint64_t>(cap, static_cast<uint64_t>(options_.retry_max_delay.count()));
   uint64_t delay;
   {
     std::lock_guard lock(mu_);
     delay = cap == 0 ? 0 : std::uniform_int_distribution<uint64_t>(0, cap)(rng_);
   }
-  spdlog::info("object store: {}; retry {} of {} in {} ms", why, attempt,
-               options_.max_attempts - 1, delay);
+  spdlog::info("object store: {}; retry {} of {} in {} ms", why, attempt, options_.max_attempts - 1,
+               delay);
   options_.sleep(std::chrono::milliseconds(delay));
 }
 
-uint64_t BlobPuller::head_with_retries(const std::string& key) {
+uint64_t BlobPuller::head_with_retries(ObjectStore& store, const std::string& key) {
   for (uint32_t attempt = 1;; ++attempt) {
     try {
-      std::optional<uint64_t> size = objects_.size(key);
+      std::optional<uint64_t> size = store.size(key);
       if (!size) throw ObjectNotFoundError("no object " + key);
       return *size;
     } catch (const TransientObjectStoreError& e) {
@@ -262,26 +292,26 @@ uint64_t BlobPuller::head_with_retries(const std::string& key) {
   }
 }
 
-std::string BlobPuller::read_part_with_retries(const std::string& key, uint64_t offset,
-                                               uint64_t length) {
-  std::string data;
+void BlobPuller::read_part_with_retries(ObjectStore& store, const std::string& key, uint64_t offset,
+                                        uint64_t length, std::string& data) {
+  metrics::Counter& bytes_read =
+      &store == &objects_ ? metrics_.objectstore_bytes_read : metrics_.replica_bytes_read;
   for (uint32_t attempt = 1;; ++attempt) {
     try {
-      data.resize(static_cast<size_t>(length));
-      std::unique_ptr<ObjectReader> reader = objects_.open_range(key, offset, length);
-      size_t got = 0;
-      while (got < length) {
-        size_t n = reader->read(data.data() + got, static_cast<size_t>(length) - got);
-        if (n == 0) break;
-        got += n;
-        metrics_.objectstore_bytes_read.inc(n);
+      data.clear();
+      try {
+        store.read_range(key, offset, length, data);
+      } catch (const TransientObjectStoreError&) {
+        bytes_read.inc(data.size());
+        throw;
       }
-      if (got < length) {
+      bytes_read.inc(data.size());
+      if (data.size() < length) {
         throw TransientObjectStoreError("object " + key + " bytes " + std::to_string(offset) + "+" +
                                         std::to_string(length) + ": short read, " +
-                                        std::to_string(got) + " bytes");
+                                        std::to_string(data.size()) + " bytes");
       }
-      return data;
+      return;
     } catch (const TransientObjectStoreError& e) {
       if (attempt >= options_.max_attempts || stopping_) {
         throw ObjectStoreError(std::string(e.what()) + " (gave up after " +
@@ -293,22 +323,23 @@ std::string BlobPuller::read_part_with_retries(const std::string& key, uint64_t 
 }
 
 std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest,
-                                                            Progress& progress) {
+                                                            Progress& progress,
+                                                            ObjectStore& store) {
   const std::string key = blob_key(digest);
   const auto started = std::chrono::steady_clock::now();
   try {
     uint64_t size;
     try {
-      size = head_with_retries(key);
+      size = head_with_retries(store, key);
     } catch (const ObjectNotFoundError&) {
-      throw BlobNotFoundError("no object " + key + " in " + objects_.describe() + " for " +
+      throw BlobNotFoundError("no object " + key + " in " + store.describe() + " for " +
                               digest.str());
     }
     progress.size = size;
 
-    // Parts are fetched in parallel but claimed in order, at most `window` ahead of the one the
-    // CAS needs next, so memory stays bounded however large the blob; the CAS and the hashes
-    // see the bytes once, in order.
+    // Parts are fetched, written and piece-hashed in parallel but claimed in order, at most
+    // `window` ahead of the one the whole-blob hash needs next, so memory stays bounded however
+    // large the blob; that hash (PullSink::hash_in_order) is the only sequential pass.
     const uint64_t part = options_.part_size;
     const uint64_t parts = (size + part - 1) / part;
     const uint64_t window = 2ull * options_.concurrency;
@@ -316,21 +347,36 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest
     std::condition_variable cv;
     uint64_t next_claim = 0, next_write = 0;
     std::unordered_map<uint64_t, std::string> done;
+    // Part buffers handed back once hashed: reusing them spares a fresh allocation (and its page
+    // faults) per part, which on a fast store costs more than the hashing.
+    std::vector<std::string> spare;
     std::exception_ptr error;
     bool abort = false;
 
+    auto sink_owner = std::make_shared<PullSink>(cas_, digest, size);
+    PullSink& sink = *sink_owner;
     auto worker = [&] {
       for (;;) {
         uint64_t index;
         {
           std::unique_lock lock(mu);
-          cv.wait(lock, [&] { return abort || next_claim >= parts || next_claim < next_write + window; });
+          cv.wait(lock,
+                  [&] { return abort || next_claim >= parts || next_claim < next_write + window; });
           if (abort || next_claim >= parts) return;
           index = next_claim++;
         }
         try {
           uint64_t offset = index * part;
-          std::string data = read_part_with_retries(key, offset, std::min(part, size - offset));
+          std::string data;
+          {
+            std::lock_guard lock(mu);
+            if (!spare.empty()) {
+              data = std::move(spare.back());
+              spare.pop_back();
+            }
+          }
+          read_part_with_retries(store, key, offset, std::min(part, size - offset), data);
+          sink.write_part(offset, data.data(), data.size());
           std::lock_guard lock(mu);
           done.emplace(index, std::move(data));
         } catch (...) {
@@ -342,8 +388,6 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest
       }
     };
 
-    std::unique_ptr<BlobStore::Writer> writer = cas_.begin(digest);
-    proto::MetainfoBuilder builder(size);
     {
       std::vector<std::jthread> workers;
       for (uint64_t i = 0; i < std::min<uint64_t>(options_.concurrency, parts); ++i) {
@@ -363,9 +407,12 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest
             ++next_write;
           }
           cv.notify_all();
-          builder.update(data.data(), data.size());
-          writer->write(data.data(), data.size());
+          sink.hash_in_order((next_write - 1) * part, data.data(), data.size());
           progress.bytes += data.size();
+          {
+            std::lock_guard lock(mu);
+            spare.push_back(std::move(data));
+          }
         }
       } catch (...) {
         {
@@ -379,32 +426,32 @@ std::shared_ptr<const PulledBlob> BlobPuller::pull_uncached(const Digest& digest
 
     proto::Metainfo info;
     try {
-      info = builder.finish();
+      info = sink.finish();
     } catch (const proto::ProtoError& e) {
       throw ObjectStoreError("object " + key + " changed size while it was read");
     }
     if (info.digest != digest) {
-      // The writer's destructor removes the temp file: nothing is published.
+      // The sink's destructor removes the temp file: nothing is published.
       throw CorruptObjectError("object " + key + " does not hash to " + digest.str() +
                                " (its bytes hash to " + info.digest.str() +
                                "); refused, nothing stored");
     }
     auto blob = std::make_shared<PulledBlob>();
     try {
-      blob->path = writer->commit();
+      blob->path = sink.publish(info.digest);
     } catch (const CorruptBlobError& e) {
       throw CorruptObjectError("object " + key + " does not hash to " + digest.str() + ": " +
                                e.what());
     }
     blob->metainfo = std::move(info);
-    persist_metainfo(blob->metainfo);
+    sync_in_background(std::move(sink_owner), blob->metainfo);
 
-    metrics_.pulls.inc();
+    if (&store == &objects_) metrics_.pulls.inc();
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     spdlog::info("pulled {} ({} bytes, {} pieces, {} parts) from {} in {:.2f}s ({:.0f} MB/s)",
                  digest.str(), blob->metainfo.size, blob->metainfo.piece_count(), parts,
-                 objects_.describe(), seconds, seconds > 0 ? size / seconds / 1e6 : 0.0);
+                 store.describe(), seconds, seconds > 0 ? size / seconds / 1e6 : 0.0);
     return blob;
   } catch (const std::exception& e) {
     metrics_.pull_failures.inc();
@@ -468,7 +515,26 @@ std::shared_ptr<const PulledBlob> BlobPuller::Upload::commit() {
   }
   p.metrics_.uploads.inc();
   spdlog::info("uploaded {} ({} bytes) to {}", digest_.str(), *size, p.objects_.describe());
+  if (p.on_fetched_) p.on_fetched_(digest_);
   return blob;
+}
+
+void BlobPuller::sync_in_background(std::shared_ptr<PullSink> sink, proto::Metainfo info) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::lock_guard lock(mu_);
+  std::erase_if(syncs_, [](const Sync& s) { return s.done->load(); });
+  syncs_.push_back(
+      Sync{done, std::jthread([this, sink = std::move(sink), info = std::move(info), done] {
+             try {
+               sink->sync();
+               persist_metainfo(info);
+             } catch (const std::exception& e) {
+               // Without its metainfo file the blob is hashed again before a
+               // restart uses it.
+               spdlog::warn("cannot make {} durable: {}", info.digest.str(), e.what());
+             }
+             *done = true;
+           })});
 }
 
 void BlobPuller::persist_metainfo(const proto::Metainfo& info) {

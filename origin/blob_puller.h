@@ -26,6 +26,8 @@
 
 namespace fanout::origin {
 
+class PullSink;
+
 // The object store has no object for the digest.
 class BlobNotFoundError : public std::runtime_error {
  public:
@@ -53,9 +55,9 @@ struct PulledBlob {
 // How a pull reads the object store. Every field is a setting (origin config "pull.*").
 struct PullOptions {
   // Bytes per ranged GET. Parts are read in parallel and fed to the CAS in order.
-  uint64_t part_size = 8ull << 20;
+  uint64_t part_size = 16ull << 20;
   // Ranged GETs in flight per pull. At most 2 * concurrency parts are held in memory.
-  uint32_t concurrency = 8;
+  uint32_t concurrency = 4;
   // Tries per part (and for the HEAD) before the pull fails; only transient errors are retried.
   uint32_t max_attempts = 5;
   // Backoff before retry k (k = 1, 2, ...): uniform in [0, min(max, base * 2^(k-1))] (full jitter).
@@ -101,9 +103,20 @@ class BlobPuller {
   // one digest share one pull and its outcome. Throws BlobNotFoundError, CorruptObjectError, or
   // ObjectStoreError / StoreError when reading or storing fails; failures are not remembered, so
   // a later call tries again.
-  std::shared_ptr<const PulledBlob> pull(const Digest& digest);
-  // Starts pull(digest) in the background unless the blob is held or being pulled; returns at once.
-  void prefetch(const Digest& digest);
+  //
+  // With a `source` (another origin of the ring, see PeerOriginStore) the bytes are copied from
+  // there instead, verified the same way; if that fails the object store is read after all.
+  std::shared_ptr<const PulledBlob> pull(const Digest& digest,
+                                         std::shared_ptr<ObjectStore> source = nullptr);
+  // Starts pull(digest, source) in the background unless the blob is held or being pulled;
+  // returns at once.
+  void prefetch(const Digest& digest, std::shared_ptr<ObjectStore> source = nullptr);
+  // Called (on the pulling thread) each time a blob arrived from the object store or an upload,
+  // not from another origin or the local cache: main() wires it to the Replicator, which tells
+  // the other owners to copy it from here.
+  void set_on_fetched(std::function<void(const Digest&)> on_fetched) {
+    on_fetched_ = std::move(on_fetched);
+  }
   PullStatus status(const Digest& digest);
 
   // An upload in progress: feed it the body in order, then commit().
@@ -141,12 +154,17 @@ class BlobPuller {
     std::list<Digest>::iterator lru;  // position in lru_ (front: most recent)
   };
 
-  std::shared_ptr<const PulledBlob> pull_uncached(const Digest& digest, Progress& progress);
+  std::shared_ptr<const PulledBlob> pull_uncached(const Digest& digest, Progress& progress,
+                                                  ObjectStore& store);
   std::shared_ptr<const PulledBlob> load_cached(const Digest& digest);
-  uint64_t head_with_retries(const std::string& key);
-  std::string read_part_with_retries(const std::string& key, uint64_t offset, uint64_t length);
+  uint64_t head_with_retries(ObjectStore& store, const std::string& key);
+  // Fills `data` (its capacity reused) with exactly `length` bytes at `offset`.
+  void read_part_with_retries(ObjectStore& store, const std::string& key, uint64_t offset,
+                              uint64_t length, std::string& data);
   void backoff(uint32_t attempt, const std::string& why);
   void persist_metainfo(const proto::Metainfo& info);
+  // sink->sync(), then persist_metainfo(info), on a thread of its own (joined by the destructor).
+  void sync_in_background(std::shared_ptr<PullSink> sink, proto::Metainfo info);
   // Publishes a blob as held (under mu_): the LRU list, the cache size, then evicts over cap.
   void hold_locked(const Digest& digest, std::shared_ptr<const PulledBlob> blob);
   void evict_over_cap_locked(const Digest& keep);
@@ -161,6 +179,7 @@ class BlobPuller {
   UnseedFn unseed_;
   InUseFn in_use_;
   std::atomic<bool> stopping_{false};
+  std::function<void(const Digest&)> on_fetched_;
 
   std::mutex mu_;
   std::unordered_map<Digest, Held> ready_;
@@ -173,6 +192,11 @@ class BlobPuller {
   std::unordered_map<Digest, InFlight> in_flight_;
   std::unordered_map<Digest, std::string> failures_;  // last failure, for status()
   std::vector<std::jthread> prefetches_;
+  struct Sync {
+    std::shared_ptr<std::atomic<bool>> done;
+    std::jthread thread;
+  };
+  std::vector<Sync> syncs_;
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

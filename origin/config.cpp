@@ -31,6 +31,9 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   store.get_duration("timeout", c.object_store.timeout);
   store.get_size("multipart_threshold", c.object_store.multipart_threshold);
   store.get_size("multipart_part_size", c.object_store.multipart_part_size);
+  store.get("put_max_attempts", c.object_store.put_max_attempts);
+  store.get_duration("put_retry_base_delay", c.object_store.put_retry_base_delay);
+  store.get_duration("put_retry_max_delay", c.object_store.put_retry_max_delay);
   store.finish();
   config::Reader pull = r.child("pull");
   pull.get_size("part_size", c.pull.part_size);
@@ -50,7 +53,8 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   cluster.finish();
   if (root.IsMap() && root["cluster"].IsMap() && root["cluster"]["origins"].IsDefined()) {
     YAML::Node list = root["cluster"]["origins"];
-    if (!list.IsSequence()) throw config::ConfigError("cluster.origins: expected a list of {id, url}");
+    if (!list.IsSequence())
+      throw config::ConfigError("cluster.origins: expected a list of {id, url}");
     for (size_t i = 0; i < list.size(); ++i) {
       OriginMember m;
       config::Reader item(list[i], "cluster.origins[" + std::to_string(i) + "].");
@@ -61,7 +65,8 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
       check_http_url(item.full("url"), m.url);
       while (m.url.ends_with('/')) m.url.pop_back();
       for (const auto& other : c.cluster.origins) {
-        if (other.id == m.id) throw config::ConfigError(item.full("id") + ": duplicate id \"" + m.id + "\"");
+        if (other.id == m.id)
+          throw config::ConfigError(item.full("id") + ": duplicate id \"" + m.id + "\"");
       }
       c.cluster.origins.push_back(std::move(m));
     }
@@ -91,6 +96,9 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   if (c.pull.part_size == 0) throw config::ConfigError("pull.part_size: must be positive");
   if (c.pull.concurrency == 0) throw config::ConfigError("pull.concurrency: must be positive");
   if (c.pull.max_attempts == 0) throw config::ConfigError("pull.max_attempts: must be positive");
+  if (c.object_store.put_max_attempts == 0) {
+    throw config::ConfigError("object_store.put_max_attempts: must be positive");
+  }
   if (c.cluster.replicas == 0) throw config::ConfigError("cluster.replicas: must be positive");
   if (!c.cluster.origins.empty()) {
     bool found = false;

@@ -19,6 +19,7 @@
 #include "origin/object_store_factory.h"
 #include "origin/origin_metrics.h"
 #include "origin/origin_server.h"
+#include "origin/replicator.h"
 
 namespace {
 
@@ -102,8 +103,11 @@ int main(int argc, char** argv) {
     swarm::Engine engine(settings, tracker, engine_metrics);
     engine.start();
 
-    std::unique_ptr<ObjectStore> objects = origin::make_object_store(config.object_store);
+    std::unique_ptr<ObjectStore> objects = origin::make_object_store(
+        config.object_store, [&metrics] { metrics.objectstore_retries.inc(); });
     BlobStore cas(config.cache_dir);
+    // Declared before the puller, whose pulls may still call it while it is destroyed.
+    origin::Replicator replicator(config.cluster);
     origin::PullOptions pull;
     pull.part_size = config.pull.part_size;
     pull.concurrency = config.pull.concurrency;
@@ -122,6 +126,7 @@ int main(int argc, char** argv) {
           auto stats = engine.stats(digest);
           return stats && stats->connections > 0;
         });
+    puller.set_on_fetched([&replicator](const Digest& digest) { replicator.replicate(digest); });
     size_t reseeded = puller.reseed_cached();
 
     origin::OriginServer server(puller, registry, metrics, config.cluster);

@@ -16,7 +16,8 @@ std::string env_or(const std::string& configured, const char* variable) {
 
 }  // namespace
 
-std::unique_ptr<ObjectStore> make_object_store(const ObjectStoreConfig& config) {
+std::unique_ptr<ObjectStore> make_object_store(const ObjectStoreConfig& config,
+                                               std::function<void()> on_retry) {
   if (config.type == "directory") return std::make_unique<DirectoryStore>(config.path);
   S3Options s3;
   s3.endpoint = config.endpoint;
@@ -27,6 +28,10 @@ std::unique_ptr<ObjectStore> make_object_store(const ObjectStoreConfig& config) 
   s3.timeout = config.timeout;
   s3.multipart_threshold = config.multipart_threshold;
   s3.multipart_part_size = config.multipart_part_size;
+  s3.put_max_attempts = config.put_max_attempts;
+  s3.put_retry_base_delay = config.put_retry_base_delay;
+  s3.put_retry_max_delay = config.put_retry_max_delay;
+  s3.on_retry = std::move(on_retry);
   // Config and environment are not mixed: a configured key id brings its own secret and token.
   bool from_config = !config.access_key_id.empty();
   s3.credentials.access_key_id = env_or(config.access_key_id, "AWS_ACCESS_KEY_ID");

@@ -26,8 +26,13 @@ struct OriginMetrics {
                                    "Uploads refused because the body did not hash to the digest")),
         evictions(r.counter("fanout_origin_cache_evictions_total",
                             "Blobs evicted from the cache to keep it under its cap")),
-        redirects(r.counter("fanout_origin_redirects_total",
-                            "Requests redirected to an owning origin")),
+        redirects(
+            r.counter("fanout_origin_redirects_total", "Requests redirected to an owning origin")),
+        replicas_copied(r.counter("fanout_origin_replicas_copied_total",
+                                  "Blobs copied from another owning origin instead of the object "
+                                  "store")),
+        replica_bytes_read(r.counter("fanout_origin_replica_bytes_read_total",
+                                     "Bytes read from other origins while copying replicas")),
         cache_bytes(r.gauge("fanout_origin_cache_bytes", "Bytes of blobs held in the cache")) {}
 
   metrics::Counter& http_bytes_sent;
@@ -40,6 +45,8 @@ struct OriginMetrics {
   metrics::Counter& uploads_rejected;
   metrics::Counter& evictions;
   metrics::Counter& redirects;
+  metrics::Counter& replicas_copied;
+  metrics::Counter& replica_bytes_read;
   metrics::Gauge& cache_bytes;
 };
 

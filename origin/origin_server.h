@@ -4,7 +4,9 @@
 //   GET  /v1/blobs/{digest}/metainfo   canonical bencoded metainfo
 //   GET  /v1/blobs/{digest}            the blob, with Range support
 //   PUT  /v1/blobs/{digest}            upload (verified, written to the object store, seeded)
-//   POST /v1/blobs/{digest}/prefetch   pull now in the background; 202 at once
+//   POST /v1/blobs/{digest}/prefetch   pull now in the background; 202 at once. With
+//                                      ?from={origin id}: copy it from that origin of the ring
+//                                      (the object store if that fails); see Replicator
 //   GET  /v1/blobs/{digest}/status     {"state", "bytes_pulled", "size"[, "error"]}
 //   GET /healthz, GET /metrics
 #include <cstdint>
@@ -38,6 +40,9 @@ class OriginServer {
   // Parses the digest; when this origin does not own it, answers 307 to the best owner's same
   // path and returns nullopt.
   std::optional<Digest> owned_digest(const httplib::Request& req, httplib::Response& res);
+  // The origin named by ?from= as a read-only store, nullptr without one; 400 for an id that is
+  // not another member of the ring.
+  std::shared_ptr<ObjectStore> copy_source(const httplib::Request& req) const;
 
   BlobPuller& puller_;
   OriginMetrics& metrics_;

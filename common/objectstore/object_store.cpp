@@ -28,4 +28,17 @@ std::string blob_key(const Digest& digest) {
   return "blobs/sha256/" + digest.hex();
 }
 
+void ObjectStore::read_range(const std::string& key, uint64_t offset, uint64_t length,
+                             std::string& out) {
+  std::unique_ptr<ObjectReader> reader = open_range(key, offset, length);
+  out.resize(static_cast<size_t>(length));
+  size_t got = 0;
+  while (got < length) {
+    size_t n = reader->read(out.data() + got, static_cast<size_t>(length) - got);
+    if (n == 0) break;
+    got += n;
+  }
+  out.resize(got);
+}
+
 }  // namespace fanout

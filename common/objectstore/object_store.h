@@ -69,6 +69,11 @@ class ObjectStore {
   // Throws ObjectNotFoundError when absent, ObjectStoreError when offset is past the end.
   virtual std::unique_ptr<ObjectReader> open_range(const std::string& key, uint64_t offset,
                                                    uint64_t length) = 0;
+  // The bytes open_range() delivers, read into `out` (replacing its contents, reusing its
+  // capacity); fewer than `length` at the object's end. Stores that fetch a range whole (S3)
+  // override it to fill `out` directly, without a second copy.
+  virtual void read_range(const std::string& key, uint64_t offset, uint64_t length,
+                          std::string& out);
   // Stores the file at `source` under `key`, replacing any object there; readers see either the
   // old or the new object, never a partial one.
   virtual void put(const std::string& key, const std::filesystem::path& source) = 0;

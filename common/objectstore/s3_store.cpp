@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/digest/sha256.h"
+#include "common/log/log.h"
 #include "common/store/file_io.h"
 
 namespace fanout {
@@ -101,7 +102,8 @@ class S3SequentialReader : public ObjectReader {
       current_remaining_ = len;
       next_ += len;
     }
-    size_t n = current_->read(buf, static_cast<size_t>(std::min<uint64_t>(max, current_remaining_)));
+    size_t n =
+        current_->read(buf, static_cast<size_t>(std::min<uint64_t>(max, current_remaining_)));
     current_remaining_ -= n;
     return n;
   }
@@ -120,8 +122,8 @@ class S3SequentialReader : public ObjectReader {
 S3Store::S3Store(S3Options options) : options_(std::move(options)) {
   const std::string& e = options_.endpoint;
   size_t scheme_end = e.find("://");
-  if (scheme_end == std::string::npos || (e.substr(0, scheme_end) != "http" &&
-                                          e.substr(0, scheme_end) != "https")) {
+  if (scheme_end == std::string::npos ||
+      (e.substr(0, scheme_end) != "http" && e.substr(0, scheme_end) != "https")) {
     throw std::invalid_argument("S3 endpoint \"" + e + "\" is not an http:// or https:// URL");
   }
   std::string scheme = e.substr(0, scheme_end);
@@ -216,10 +218,16 @@ std::unique_ptr<ObjectReader> S3Store::open_range(const std::string& key, uint64
   return std::make_unique<S3RangeReader>(*this, key, offset, length);
 }
 
+void S3Store::read_range(const std::string& key, uint64_t offset, uint64_t length,
+                         std::string& out) {
+  validate_object_key(key);
+  get_range(key, offset, length, out);
+}
+
 void S3Store::get_range(const std::string& key, uint64_t offset, uint64_t length,
                         std::string& out) {
-  const std::string range = "bytes=" + std::to_string(offset) + "-" +
-                            std::to_string(offset + length - 1);
+  const std::string range =
+      "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
   const std::string what = "GET " + describe() + " " + key + " " + range;
   out.clear();
   if (length == 0) return;
@@ -251,9 +259,9 @@ void S3Store::get_range(const std::string& key, uint64_t offset, uint64_t length
       });
   if (!res && !(res.error() == httplib::Error::Canceled && out.size() == length)) {
     if (out.size() < length && status != 0 && (status == 206 || status == 200)) {
-      throw TransientObjectStoreError(what + ": body cut short after " + std::to_string(out.size()) +
-                                      " of " + std::to_string(length) + " bytes (" +
-                                      httplib::to_string(res.error()) + ")");
+      throw TransientObjectStoreError(what + ": body cut short after " +
+                                      std::to_string(out.size()) + " of " + std::to_string(length) +
+                                      " bytes (" + httplib::to_string(res.error()) + ")");
     }
     throw_transport(res.error(), what);
   }
@@ -297,11 +305,39 @@ void S3Store::put(const std::string& key, const std::filesystem::path& source) {
   validate_object_key(key);
   std::error_code ec;
   uint64_t size = std::filesystem::file_size(source, ec);
-  if (ec) throw ObjectStoreError("put object " + key + ": " + source.string() + ": " + ec.message());
+  if (ec)
+    throw ObjectStoreError("put object " + key + ": " + source.string() + ": " + ec.message());
   if (size > options_.multipart_threshold) {
     put_multipart(key, source, size);
   } else {
     put_single(key, source, size);
+  }
+}
+
+void S3Store::with_put_retries(const std::function<void(uint32_t attempt)>& request) {
+  const uint32_t max_attempts = std::max<uint32_t>(options_.put_max_attempts, 1);
+  for (uint32_t attempt = 1;; ++attempt) {
+    try {
+      request(attempt);
+      return;
+    } catch (const TransientObjectStoreError& e) {
+      if (attempt >= max_attempts) {
+        throw ObjectStoreError(std::string(e.what()) + " (gave up after " +
+                               std::to_string(attempt) + " attempts)");
+      }
+      uint64_t cap = static_cast<uint64_t>(options_.put_retry_base_delay.count())
+                     << std::min(attempt - 1, 20u);
+      cap = std::min<uint64_t>(cap, static_cast<uint64_t>(options_.put_retry_max_delay.count()));
+      uint64_t delay;
+      {
+        std::lock_guard lock(mu_);
+        delay = cap == 0 ? 0 : std::uniform_int_distribution<uint64_t>(0, cap)(rng_);
+      }
+      if (options_.on_retry) options_.on_retry();
+      spdlog::info("object store: {}; retry {} of {} in {} ms", e.what(), attempt, max_attempts - 1,
+                   delay);
+      options_.sleep(std::chrono::milliseconds(delay));
+    }
   }
 }
 
@@ -311,30 +347,41 @@ void S3Store::put_single(const std::string& key, const std::filesystem::path& so
   const std::string path = object_path(key);
   // Below the threshold the file is small enough to hash for a signed payload first.
   Digest payload = Sha256::of_file(source);
-  auto headers = to_headers(sign("PUT", path, {}, {{"Content-Length", std::to_string(size)}},
-                                 payload.hex()));
-  headers.erase("Content-Length");  // httplib sends it from content_length
   int fd = fileio::open_or_throw(source, O_RDONLY);
-  auto client = take_client();
-  httplib::Result res = client->Put(
-      path, headers, size,
-      [&](size_t offset, size_t length, httplib::DataSink& sink) {
-        std::vector<char> buf(std::min<size_t>(length, 1u << 20));
-        fileio::pread_all(fd, buf.data(), buf.size(), static_cast<off_t>(offset), source);
-        return sink.write(buf.data(), buf.size());
-      },
-      "application/octet-stream");
+  try {
+    with_put_retries([&](uint32_t) {
+      // Signed again every try: the signature carries the time.
+      auto headers = to_headers(
+          sign("PUT", path, {}, {{"Content-Length", std::to_string(size)}}, payload.hex()));
+      headers.erase("Content-Length");  // httplib sends it from content_length
+      auto client = take_client();
+      httplib::Result res = client->Put(
+          path, headers, size,
+          [&](size_t offset, size_t length, httplib::DataSink& sink) {
+            std::vector<char> buf(std::min<size_t>(length, 1u << 20));
+            fileio::pread_all(fd, buf.data(), buf.size(), static_cast<off_t>(offset), source);
+            return sink.write(buf.data(), buf.size());
+          },
+          "application/octet-stream");
+      if (!res) throw_transport(res.error(), what);
+      give_back(std::move(client));
+      if (res->status / 100 != 2) throw_for_status(res->status, res->body, what);
+    });
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
   ::close(fd);
-  if (!res) throw_transport(res.error(), what);
-  give_back(std::move(client));
-  if (res->status / 100 != 2) throw_for_status(res->status, res->body, what);
 }
 
 void S3Store::put_multipart(const std::string& key, const std::filesystem::path& source,
                             uint64_t size) {
   const std::string base = describe() + " " + key;
-  Response created = send("POST", key, {{"uploads", ""}}, "", "CreateMultipartUpload " + base);
-  std::string upload_id = xml_value(created.body, "UploadId");
+  std::string upload_id;
+  with_put_retries([&](uint32_t) {
+    Response created = send("POST", key, {{"uploads", ""}}, "", "CreateMultipartUpload " + base);
+    upload_id = xml_value(created.body, "UploadId");
+  });
   if (upload_id.empty()) throw ObjectStoreError("CreateMultipartUpload " + base + ": no UploadId");
   try {
     int fd = fileio::open_or_throw(source, O_RDONLY);
@@ -345,8 +392,12 @@ void S3Store::put_multipart(const std::string& key, const std::filesystem::path&
       for (uint64_t offset = 0; offset < size; offset += options_.multipart_part_size, ++number) {
         part.resize(static_cast<size_t>(std::min(options_.multipart_part_size, size - offset)));
         fileio::pread_all(fd, part.data(), part.size(), static_cast<off_t>(offset), source);
-        Response r = send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
-                          part, "UploadPart " + std::to_string(number) + " of " + base);
+        // A part sent again under its number replaces the earlier one: retrying is safe.
+        Response r;
+        with_put_retries([&](uint32_t) {
+          r = send("PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
+                   part, "UploadPart " + std::to_string(number) + " of " + base);
+        });
         complete += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + r.etag +
                     "</ETag></Part>";
       }
@@ -356,7 +407,13 @@ void S3Store::put_multipart(const std::string& key, const std::filesystem::path&
     }
     ::close(fd);
     complete += "</CompleteMultipartUpload>";
-    send("POST", key, {{"uploadId", upload_id}}, complete, "CompleteMultipartUpload " + base);
+    with_put_retries([&](uint32_t attempt) {
+      // A retry may follow a try that completed the upload and only lost its answer; asked
+      // again, AWS says NoSuchUpload and s3rver 500. Keys are content addresses, so the object
+      // being there at its size means the upload is done.
+      if (attempt > 1 && this->size(key) == size) return;
+      send("POST", key, {{"uploadId", upload_id}}, complete, "CompleteMultipartUpload " + base);
+    });
   } catch (...) {
     // Best effort: an upload left open costs storage until the bucket's lifecycle rule ends it.
     try {

@@ -1,13 +1,17 @@
 #pragma once
 // An ObjectStore over the S3 API, signed with AWS Signature Version 4: AWS S3 and S3-compatible
-// stores (MinIO, Ceph RGW, s3rver). Key "blobs/sha256/<hex>" is the object <prefix>blobs/sha256/<hex>
-// in the bucket. Reads are ranged GETs, each buffered whole (callers keep ranges part-sized);
-// puts above a threshold use multipart upload.
+// stores (MinIO, Ceph RGW, s3rver). Key "blobs/sha256/<hex>" is the object
+// <prefix>blobs/sha256/<hex> in the bucket. Reads are ranged GETs, each buffered whole (callers
+// keep ranges part-sized); puts above a threshold use multipart upload, each request retried with
+// backoff.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/objectstore/object_store.h"
@@ -35,6 +39,20 @@ struct S3Options {
   // Objects larger than this are put with multipart upload, in parts of multipart_part_size.
   uint64_t multipart_threshold = 64ull << 20;
   uint64_t multipart_part_size = 16ull << 20;
+  // Uploads retry each request (PutObject, CreateMultipartUpload, every UploadPart,
+  // CompleteMultipartUpload) on transient errors (5xx, 408, 429, resets, timeouts) up to
+  // put_max_attempts tries, waiting before try k+1 a time uniform in
+  // [0, min(put_retry_max_delay, put_retry_base_delay * 2^(k-1))] (full jitter). Reads are
+  // retried by their caller (origin::BlobPuller), which sees the whole pull.
+  uint32_t put_max_attempts = 5;
+  std::chrono::milliseconds put_retry_base_delay{100};
+  std::chrono::milliseconds put_retry_max_delay{5000};
+  // Injected so tests do not wait through backoffs.
+  std::function<void(std::chrono::milliseconds)> sleep = [](std::chrono::milliseconds d) {
+    std::this_thread::sleep_for(d);
+  };
+  // Called once per retry (the origin counts them in fanout_origin_objectstore_retries_total).
+  std::function<void()> on_retry;
 };
 
 class S3Store : public ObjectStore {
@@ -50,6 +68,9 @@ class S3Store : public ObjectStore {
   std::unique_ptr<ObjectReader> open_range(const std::string& key, uint64_t offset,
                                            uint64_t length) override;
   void put(const std::string& key, const std::filesystem::path& source) override;
+  // One ranged GET straight into `out`.
+  void read_range(const std::string& key, uint64_t offset, uint64_t length,
+                  std::string& out) override;
 
   // The path an object's requests go to ("/bucket/prefix/key" or "/prefix/key"), URI-encoded.
   std::string object_path(const std::string& key) const;
@@ -72,6 +93,9 @@ class S3Store : public ObjectStore {
                 const std::string& body, const std::string& what);
   void put_single(const std::string& key, const std::filesystem::path& source, uint64_t size);
   void put_multipart(const std::string& key, const std::filesystem::path& source, uint64_t size);
+  // Runs `request(attempt)` until it returns, retrying transient errors as S3Options describes;
+  // gives up with an ObjectStoreError that says how many attempts were made.
+  void with_put_retries(const std::function<void(uint32_t attempt)>& request);
 
   std::unique_ptr<httplib::Client> take_client();
   void give_back(std::unique_ptr<httplib::Client> client);
@@ -86,6 +110,7 @@ class S3Store : public ObjectStore {
   std::string host_;         // Host header
   std::mutex mu_;
   std::vector<std::unique_ptr<httplib::Client>> idle_;  // keep-alive connections
+  std::mt19937_64 rng_{std::random_device{}()};         // backoff jitter, under mu_
 };
 
 }  // namespace fanout

@@ -1,8 +1,10 @@
 #pragma once
-// A tracker, an origin over a directory object store and any number of agents, each a real
-// process on loopback with ports of its own, all stopped when the Cluster goes away.
+// A tracker, one origin (or a ring of several) over a directory object store and any number of
+// agents, each a real process on loopback with ports of its own, all stopped when the Cluster
+// goes away.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -25,6 +27,10 @@ class Cluster {
 
   // Starts the tracker and the origin and waits until both answer /healthz.
   ::testing::AssertionResult start_tracker_and_origin();
+  // Starts the tracker and `count` origins that form one placement ring (ids "origin-0", ...,
+  // `replicas` owners per digest) over the shared object store, and waits until all answer
+  // /healthz. The tracker and the agents started afterwards know every origin.
+  ::testing::AssertionResult start_tracker_and_origins(int count, uint32_t replicas);
   // Extra flags for the tracker (e.g. {"--registry", path}); call before starting it.
   void set_tracker_args(std::vector<std::string> args) { tracker_args_ = std::move(args); }
   // Starts `count` more agents and waits until all of them answer /healthz.
@@ -33,10 +39,15 @@ class Cluster {
 
   const std::string& tracker_url() const { return tracker_url_; }
   const std::string& origin_url() const { return origin_url_; }
+  const std::string& origin_url(size_t i) const { return origins_.at(i).url; }
+  size_t origin_count() const { return origins_.size(); }
+  // Stops origin i: SIGTERM and a wait of `grace` before SIGKILL (0: SIGKILL at once).
+  void stop_origin(size_t i, std::chrono::milliseconds grace);
   const std::string& agent_url(size_t i) const { return agents_.at(i).url; }
   const std::filesystem::path& agent_cache_dir(size_t i) const { return agents_.at(i).cache_dir; }
   size_t agent_count() const { return agents_.size(); }
   std::filesystem::path origin_cache_dir() const { return root_ / "origin-cache"; }
+  std::filesystem::path origin_cache_dir(size_t i) const { return origins_.at(i).cache_dir; }
   std::filesystem::path object_store_dir() const { return root_ / "objects"; }
 
   // Where the directory object store keeps the object named by digest.
@@ -61,7 +72,8 @@ class Cluster {
   std::vector<std::string> tracker_args_;
   std::string origin_url_;
   Node tracker_;
-  Node origin_;
+  // origins_[0] is the single origin of start_tracker_and_origin(), or the first of a ring.
+  std::vector<Node> origins_;
   std::vector<Node> agents_;
 };
 

@@ -59,11 +59,14 @@ S3Options s3_options(const std::string& endpoint) {
 // byte s3rver sends for them is counted.
 class FaultyS3Proxy {
  public:
-  enum class Fault { kNone, kServerError, kStall, kCutShort };
+  // kLostAnswer: the request reaches s3rver and succeeds there, but the client gets a 500.
+  enum class Fault { kNone, kServerError, kStall, kCutShort, kLostAnswer };
 
   explicit FaultyS3Proxy(std::string upstream) : upstream_(std::move(upstream)) {
     server_.new_task_queue = [] { return new httplib::ThreadPool(64); };
-    auto forward = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+    auto forward = [this](const httplib::Request& req, httplib::Response& res) {
+      handle(req, res);
+    };
     server_.Get(".*", forward);
     server_.Put(".*", forward);
     server_.Post(".*", forward);
@@ -83,6 +86,19 @@ class FaultyS3Proxy {
     std::lock_guard lock(mu_);
     plan_ = std::move(faults);
   }
+  // Faults for the next upload requests (PutObject and UploadPart) and the next
+  // CompleteMultipartUpload requests, in order; then requests pass.
+  void plan_puts(std::vector<Fault> faults) {
+    std::lock_guard lock(mu_);
+    put_plan_ = std::move(faults);
+  }
+  void plan_completes(std::vector<Fault> faults) {
+    std::lock_guard lock(mu_);
+    complete_plan_ = std::move(faults);
+  }
+  // Every upload request (PUT, and POST of multipart uploads) fails with 500 while set.
+  std::atomic<bool> always_fail_uploads{false};
+  std::atomic<int> puts{0};  // PUT requests that reached the proxy, faulted or not
   // Every ranged GET fails with 500 while set.
   std::atomic<bool> always_fail{false};
   std::atomic<uint64_t> object_bytes{0};  // body bytes of ranged GETs that s3rver served
@@ -96,8 +112,8 @@ class FaultyS3Proxy {
     httplib::Headers headers;
     for (const auto& [k, v] : req.headers) {
       // The Host header is signed: it is passed on as the origin sent it.
-      if (k == "Content-Length" || k == "REMOTE_ADDR" || k == "REMOTE_PORT" ||
-          k == "LOCAL_ADDR" || k == "LOCAL_PORT") {
+      if (k == "Content-Length" || k == "REMOTE_ADDR" || k == "REMOTE_PORT" || k == "LOCAL_ADDR" ||
+          k == "LOCAL_PORT") {
         continue;
       }
       headers.emplace(k, v);
@@ -115,6 +131,24 @@ class FaultyS3Proxy {
       }
       if (always_fail) fault = Fault::kServerError;
     }
+    auto next = [](std::vector<Fault>& plan) {
+      if (plan.empty()) return Fault::kNone;
+      Fault f = plan.front();
+      plan.erase(plan.begin());
+      return f;
+    };
+    bool complete = req.method == "POST" && req.has_param("uploadId");
+    if (req.method == "PUT") {
+      ++puts;
+      std::lock_guard lock(mu_);
+      fault = next(put_plan_);
+    } else if (complete) {
+      std::lock_guard lock(mu_);
+      fault = next(complete_plan_);
+    }
+    if ((req.method == "PUT" || req.method == "POST") && always_fail_uploads) {
+      fault = Fault::kServerError;
+    }
     if (fault == Fault::kServerError) {
       res.status = 500;
       res.set_content("<Error><Code>InternalError</Code><Message>injected</Message></Error>",
@@ -129,8 +163,10 @@ class FaultyS3Proxy {
     httplib::Result up = [&] {
       if (req.method == "HEAD") return client.Head(req.target, headers);
       if (req.method == "GET") return client.Get(req.target, headers);
-      if (req.method == "PUT") return client.Put(req.target, headers, req.body, "application/octet-stream");
-      if (req.method == "POST") return client.Post(req.target, headers, req.body, "application/xml");
+      if (req.method == "PUT")
+        return client.Put(req.target, headers, req.body, "application/octet-stream");
+      if (req.method == "POST")
+        return client.Post(req.target, headers, req.body, "application/xml");
       return client.Delete(req.target, headers);
     }();
     if (req.method == "HEAD") ++heads;
@@ -139,6 +175,12 @@ class FaultyS3Proxy {
       return;
     }
     if (ranged) object_bytes += up->body.size();
+    if (fault == Fault::kLostAnswer) {
+      res.status = 500;
+      res.set_content("<Error><Code>InternalError</Code><Message>answer lost</Message></Error>",
+                      "application/xml");
+      return;
+    }
     res.status = up->status;
     for (const auto& [k, v] : up->headers) {
       if (k == "Content-Length" || k == "Transfer-Encoding" || k == "Connection" ||
@@ -171,6 +213,8 @@ class FaultyS3Proxy {
   std::thread thread_;
   std::mutex mu_;
   std::vector<Fault> plan_;
+  std::vector<Fault> put_plan_;
+  std::vector<Fault> complete_plan_;
 };
 
 class OriginS3Test : public ::testing::Test {
@@ -305,8 +349,7 @@ TEST_F(OriginS3Test, UploadThatDoesNotHashToItsDigestIsRefusedAndNothingIsStored
   EXPECT_NE(res->body.find("digest_mismatch"), std::string::npos) << res->body;
   EXPECT_EQ(direct_->size(blob_key(claimed)), std::nullopt) << "the object store got the body";
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ / "origin-cache")) {
-    EXPECT_FALSE(entry.is_regular_file() &&
-                 entry.path().parent_path().filename() != "metainfo" &&
+    EXPECT_FALSE(entry.is_regular_file() && entry.path().parent_path().filename() != "metainfo" &&
                  entry.path().string().find("blobs/sha256") == std::string::npos &&
                  entry.path().string().find("/tmp/") != std::string::npos)
         << "left behind: " << entry.path();
@@ -314,6 +357,77 @@ TEST_F(OriginS3Test, UploadThatDoesNotHashToItsDigestIsRefusedAndNothingIsStored
         << "left behind: " << entry.path();
   }
   EXPECT_EQ(origin_metric("fanout_origin_uploads_rejected_total"), 1);
+}
+
+// Reads an object straight from s3rver; the digest of its bytes.
+Digest read_back(S3Store& store, const Digest& d) {
+  auto reader = store.open(blob_key(d));
+  Sha256 hash;
+  std::vector<char> buf(1 << 20);
+  while (size_t n = reader->read(buf.data(), buf.size())) hash.update(buf.data(), n);
+  return hash.finish();
+}
+
+std::string file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST_F(OriginS3Test, UploadRetriesFailedAndLostPutsAndPartsWithBackoff) {
+  start_origin(
+      "  multipart_threshold: 8MiB\n  multipart_part_size: 5MiB\n  put_max_attempts: 4\n"
+      "  put_retry_base_delay: 10ms\n  put_retry_max_delay: 50ms\n");
+  using F = FaultyS3Proxy::Fault;
+  httplib::Client client(origin_url_);
+  client.set_read_timeout(120);
+
+  // One PutObject: a 500, then a 500 after s3rver stored it (the retry stores it again).
+  auto src = dir_ / "small.bin";
+  Digest small = write_random_file(src, 3ull << 20, 51);
+  proxy_->plan_puts({F::kServerError, F::kLostAnswer});
+  auto res = client.Put("/v1/blobs/" + small.str(), file_bytes(src), "application/octet-stream");
+  ASSERT_TRUE(res) << describe(res);
+  EXPECT_EQ(res->status, 201) << res->body;
+  EXPECT_EQ(read_back(*direct_, small), small);
+  EXPECT_EQ(proxy_->puts, 3);
+
+  // Multipart, 17 MiB in four parts: part 1 fails, part 2's answer is lost, part 3 fails twice,
+  // and CompleteMultipartUpload's answer is lost (its retry finds the upload already complete).
+  src = dir_ / "big.bin";
+  Digest big = write_random_file(src, (17ull << 20) + 9, 52);
+  proxy_->puts = 0;
+  proxy_->plan_puts(
+      {F::kServerError, F::kNone, F::kLostAnswer, F::kNone, F::kServerError, F::kServerError});
+  proxy_->plan_completes({F::kLostAnswer});
+  res = client.Put("/v1/blobs/" + big.str(), file_bytes(src), "application/octet-stream");
+  ASSERT_TRUE(res) << describe(res);
+  EXPECT_EQ(res->status, 201) << res->body;
+  EXPECT_EQ(read_back(*direct_, big), big);
+  EXPECT_EQ(proxy_->puts, 4 + 4);
+  EXPECT_EQ(origin_metric("fanout_origin_objectstore_retries_total"), 2 + 4 + 1);
+  EXPECT_EQ(origin_metric("fanout_origin_uploads_total"), 2);
+}
+
+TEST_F(OriginS3Test, UploadThatKeepsFailingIsRefusedWithItsReasonAndNothingIsKept) {
+  start_origin(
+      "  multipart_threshold: 8MiB\n  multipart_part_size: 5MiB\n  put_max_attempts: 3\n"
+      "  put_retry_base_delay: 10ms\n  put_retry_max_delay: 20ms\n");
+  proxy_->always_fail_uploads = true;
+  httplib::Client client(origin_url_);
+  client.set_read_timeout(120);
+  for (uint64_t size : {uint64_t{2} << 20, uint64_t{12} << 20}) {
+    SCOPED_TRACE("size " + std::to_string(size));
+    auto src = dir_ / "upload.bin";
+    Digest d = write_random_file(src, size, size + 61);
+    auto res = client.Put("/v1/blobs/" + d.str(), file_bytes(src), "application/octet-stream");
+    ASSERT_TRUE(res) << describe(res);
+    EXPECT_EQ(res->status, 502) << res->body;
+    EXPECT_NE(res->body.find("gave up after 3 attempts"), std::string::npos) << res->body;
+    EXPECT_EQ(direct_->size(blob_key(d)), std::nullopt);
+    int status = 0;
+    fetch_digest(origin_url_, d, &status);
+    EXPECT_EQ(status, 404) << "the origin kept a blob the object store does not have";
+  }
 }
 
 TEST_F(OriginS3Test, PullSurvivesServerErrorsStallsAndCutBodies) {

@@ -72,7 +72,8 @@ TEST(OriginConfig, UnknownKeysAreNamed) {
 TEST(OriginConfig, S3AndClusterKeys) {
   auto c = OriginConfig::read(YAML::Load(
       "object_store: {type: s3, endpoint: 'http://127.0.0.1:9000', bucket: b, prefix: p/,"
-      " addressing: virtual, timeout: 2s, multipart_threshold: 32MiB}\n"
+      " addressing: virtual, timeout: 2s, multipart_threshold: 32MiB, put_max_attempts: 7,"
+      " put_retry_base_delay: 20ms, put_retry_max_delay: 1s}\n"
       "pull: {part_size: 4MiB, concurrency: 3, max_attempts: 2}\n"
       "cluster: {self: o2, replicas: 1, origins: [{id: o1, url: 'http://h1:7100/'},"
       " {id: o2, url: 'http://h2:7100'}]}\n"
@@ -81,6 +82,9 @@ TEST(OriginConfig, S3AndClusterKeys) {
   EXPECT_EQ(c.object_store.addressing, "virtual");
   EXPECT_EQ(c.object_store.timeout, std::chrono::seconds(2));
   EXPECT_EQ(c.object_store.multipart_threshold, 32ull << 20);
+  EXPECT_EQ(c.object_store.put_max_attempts, 7u);
+  EXPECT_EQ(c.object_store.put_retry_base_delay, std::chrono::milliseconds(20));
+  EXPECT_EQ(c.object_store.put_retry_max_delay, std::chrono::seconds(1));
   EXPECT_EQ(c.pull.part_size, 4ull << 20);
   EXPECT_EQ(c.pull.concurrency, 3u);
   ASSERT_EQ(c.cluster.origins.size(), 2u);
@@ -92,8 +96,9 @@ TEST(OriginConfig, S3AndClusterKeys) {
   EXPECT_NE(error_of("object_store: {type: s3, endpoint: 'http://x', bucket: b, addressing: vhost}")
                 .find("object_store.addressing"),
             std::string::npos);
-  EXPECT_NE(error_of("cluster: {self: z, origins: [{id: a, url: 'http://a'}]}").find("cluster.self"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("cluster: {self: z, origins: [{id: a, url: 'http://a'}]}").find("cluster.self"),
+      std::string::npos);
 }
 
 TEST(OriginConfig, BadValuesAreNamed) {
@@ -106,6 +111,8 @@ TEST(OriginConfig, BadValuesAreNamed) {
   EXPECT_NE(error_of("advertise_host: my-host").find("advertise_host"), std::string::npos);
   EXPECT_NE(error_of("cache_dir: [a, b]").find("cache_dir"), std::string::npos);
   EXPECT_NE(error_of("object_store: 3").find("object_store"), std::string::npos);
+  EXPECT_NE(error_of("object_store: {put_max_attempts: 0}").find("object_store.put_max_attempts"),
+            std::string::npos);
 }
 
 }  // namespace

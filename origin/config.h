@@ -88,6 +88,8 @@ struct OriginConfig {
   // Cap on the bytes of blobs in cache_dir; least recently used blobs no swarm is fetching are
   // evicted above it. 0: no cap.
   uint64_t cache_max_size = 0;
+  // Agents shown pieces at once (super-seeding turns; swarm::Settings::reveal_slots).
+  uint32_t reveal_slots = 16;
   // trace, debug, info, warn, error, off.
   std::string log_level = "info";
 

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include "common/log/log.h"
+#include "common/placement/ring.h"
 #include "proto/error_body.h"
 
 namespace fanout::tracker {
@@ -69,13 +70,23 @@ std::shared_ptr<const CachedMetainfo> MetainfoCache::get(const Digest& digest) {
   }
 }
 
+// The origins in ring order for this digest, as agents order them (rendezvous on the URLs), so
+// an owner is asked first and a non-owner's 307 is rarely met; config order if URLs repeat.
+std::vector<std::string> MetainfoCache::ask_order(const Digest& digest) const {
+  try {
+    return placement::Ring(options_.origins).owners(digest, options_.origins.size());
+  } catch (const std::invalid_argument&) {
+    return options_.origins;
+  }
+}
+
 MetainfoCache::Entry MetainfoCache::fetch_from_origins(const Digest& digest) {
   const std::string path = "/v1/blobs/" + digest.str() + "/metainfo";
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.timeout);
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(options_.timeout) -
                       std::chrono::duration_cast<std::chrono::microseconds>(seconds);
   std::vector<std::string> failures;
-  for (const auto& origin : options_.origins) {
+  for (const auto& origin : ask_order(digest)) {
     httplib::Client client(origin);
     client.set_connection_timeout(seconds.count(), micros.count());
     client.set_read_timeout(seconds.count(), micros.count());

@@ -56,6 +56,7 @@ class MetainfoCache {
  private:
   using Entry = std::shared_ptr<const CachedMetainfo>;
   Entry fetch_from_origins(const Digest& digest);
+  std::vector<std::string> ask_order(const Digest& digest) const;
 
   const Options options_;
   metrics::Counter& origin_fetches_;

@@ -77,7 +77,7 @@ TEST(OriginConfig, S3AndClusterKeys) {
       "pull: {part_size: 4MiB, concurrency: 3, max_attempts: 2}\n"
       "cluster: {self: o2, replicas: 1, origins: [{id: o1, url: 'http://h1:7100/'},"
       " {id: o2, url: 'http://h2:7100'}]}\n"
-      "cache_max_size: 10GiB"));
+      "cache_max_size: 10GiB\nreveal_slots: 3"));
   EXPECT_EQ(c.object_store.type, "s3");
   EXPECT_EQ(c.object_store.addressing, "virtual");
   EXPECT_EQ(c.object_store.timeout, std::chrono::seconds(2));
@@ -91,6 +91,8 @@ TEST(OriginConfig, S3AndClusterKeys) {
   EXPECT_EQ(c.cluster.origins[0].url, "http://h1:7100");
   EXPECT_EQ(c.cluster.replicas, 1u);
   EXPECT_EQ(c.cache_max_size, 10ull << 30);
+  EXPECT_EQ(c.reveal_slots, 3u);
+  EXPECT_NE(error_of("reveal_slots: 0").find("reveal_slots"), std::string::npos);
   EXPECT_NE(error_of("object_store: {type: s3, endpoint: 'http://x'}").find("object_store.bucket"),
             std::string::npos);
   EXPECT_NE(error_of("object_store: {type: s3, endpoint: 'http://x', bucket: b, addressing: vhost}")

@@ -30,7 +30,8 @@ TEST(Simulator, OneNodeTakesOneDownloadTime) {
 }
 
 // A guard on the model's current answers (256 pieces, 40 nodes, origin at node speed), not the
-// targets of issue 7: measured 1.65 and 1.28 copies when written.
+// targets of issue 7: max ratio 1.65 and 1.28 copies when written, 1.56 and 1.12 with the
+// origin's super-seeding in turns (swarm::RevealPolicy).
 TEST(Simulator, SwarmFinishesWithinAFewDownloadTimesAndFewOriginCopies) {
   auto c = small(40);
   c.piece_bytes = 256u << 10;
@@ -45,7 +46,9 @@ TEST(Simulator, SwarmFinishesWithinAFewDownloadTimesAndFewOriginCopies) {
   double copies = double(r.origin_bytes_sent) / double(c.size_bytes);
   EXPECT_GE(copies, 0.99);
   EXPECT_LT(copies, 2.5);
-  EXPECT_TRUE(r.graph_connected);
+  // Late in a run a straggler may hang off one seeder (seeders drop links to seeders and
+  // origins), which splits the graph harmlessly; a part that could never finish may not exist.
+  EXPECT_EQ(r.max_islands, 0u);
   EXPECT_GT(r.graph_samples, 0u);
 }
 

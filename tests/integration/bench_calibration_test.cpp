@@ -39,17 +39,22 @@ Runs run_both(const TempDir& dir) {
                    " --rate-mibps " + rate + " --origins 1 --skip-direct --dir '" +
                    (dir / "run").string() + "' --json '" + (dir / "real.json").string() + "'",
                dir / "real.json", dir / "real.log");
-  // The real origin is not rate-limited: neither is the simulated one.
+  // The real origin is not rate-limited: neither is the simulated one. The harness's agents run
+  // the engine's default in-flight cap (swarm.max_pieces_in_flight = 4): so do the simulated ones.
   r.sim = run(bin("fanout-sim") + " --nodes " + agents + " --size-mib " + size + " --node-mibps " +
-                  rate + " --origins 1 --origin-mibps 100000 --no-png" + " --json '" +
-                  (dir / "sim.json").string() + "'",
+                  rate + " --origins 1 --origin-mibps 100000 --max-pieces-in-flight 4 --no-png" +
+                  " --json '" + (dir / "sim.json").string() + "'",
               dir / "sim.json", dir / "sim.log");
   r.logs = "real:\n" + slurp(dir / "real.log") + "\nsimulated:\n" + slurp(dir / "sim.log");
   return r;
 }
 
 // What holds today: both tools finish, the origin reads the object store exactly once and the
-// model is in the real harness's neighbourhood (35%: it catches a broken model, not drift).
+// model is in the real harness's neighbourhood (50%: it catches a broken model, not drift).
+// Since the simulator runs the engine's own super-seeding (swarm::RevealPolicy) it is slower
+// than the engine on this tiny swarm (12 pieces): 2.02 simulated against 1.50-1.55 real, where
+// its old re-implementation, which showed idle agents up to four in-flight pieces where the
+// engine shows one, happened to give 1.43 (bench/README.md, "Calibration").
 TEST(BenchCalibration, HarnessAndSimulatorAgreeRoughly) {
   TempDir dir("fanout-bench-cal-");
   Runs r = run_both(dir);
@@ -62,7 +67,7 @@ TEST(BenchCalibration, HarnessAndSimulatorAgreeRoughly) {
     double real = r.real[key].get<double>(), sim = r.sim[key].get<double>();
     RecordProperty(std::string("real_") + key, std::to_string(real));
     RecordProperty(std::string("sim_") + key, std::to_string(sim));
-    EXPECT_NEAR(sim, real, 0.35 * real) << key << "\n" << r.logs;
+    EXPECT_NEAR(sim, real, 0.5 * real) << key << "\n" << r.logs;
   }
 }
 

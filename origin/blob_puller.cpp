@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log/log.h"
+#include "common/objectstore/backoff.h"
 #include "common/store/file_io.h"
 #include "origin/pull_sink.h"
 #include "proto/proto_error.h"
@@ -263,17 +264,14 @@ std::shared_ptr<const PulledBlob> BlobPuller::load_cached(const Digest& digest) 
 
 void BlobPuller::backoff(uint32_t attempt, const std::string& why) {
   metrics_.objectstore_retries.inc();
-  uint64_t cap = static_cast<uint64_t>(options_.retry_base_delay.count())
-                 << std::min(attempt - 1, 20u);
-  cap = std::min<uint64_t>(cap, static_cast<uint64_t>(options_.retry_max_delay.count()));
-  uint64_t delay;
+  std::chrono::milliseconds delay;
   {
     std::lock_guard lock(mu_);
-    delay = cap == 0 ? 0 : std::uniform_int_distribution<uint64_t>(0, cap)(rng_);
+    delay = full_jitter_delay(options_.retry_base_delay, options_.retry_max_delay, attempt, rng_);
   }
   spdlog::info("object store: {}; retry {} of {} in {} ms", why, attempt, options_.max_attempts - 1,
-               delay);
-  options_.sleep(std::chrono::milliseconds(delay));
+               delay.count());
+  options_.sleep(delay);
 }
 
 uint64_t BlobPuller::head_with_retries(ObjectStore& store, const std::string& key) {

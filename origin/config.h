@@ -65,6 +65,13 @@ struct ClusterConfig {
   std::vector<OriginMember> origins;
   // Owners per digest (rendezvous hashing on xxHash64, common/placement).
   uint32_t replicas = 2;
+
+  // The ring's member list: every origin's id.
+  std::vector<std::string> member_ids() const {
+    std::vector<std::string> ids;
+    for (const auto& m : origins) ids.push_back(m.id);
+    return ids;
+  }
 };
 
 struct OriginConfig {

@@ -7,22 +7,12 @@
 #include "origin/peer_origin_store.h"
 
 namespace fanout::origin {
-namespace {
-
-std::vector<std::string> member_ids(const ClusterConfig& cluster) {
-  std::vector<std::string> ids;
-  for (const auto& m : cluster.origins) ids.push_back(m.id);
-  return ids;
-}
-
-}  // namespace
-
 OriginServer::OriginServer(BlobPuller& puller, metrics::Registry& registry, OriginMetrics& metrics,
                            ClusterConfig cluster)
     : puller_(puller),
       metrics_(metrics),
       cluster_(std::move(cluster)),
-      ring_(member_ids(cluster_)),
+      ring_(cluster_.member_ids()),
       http_("origin", registry) {
   http_.routes().Get(R"(/v1/blobs/([^/]+)/metainfo)",
                      [this](const httplib::Request& req, httplib::Response& res) {

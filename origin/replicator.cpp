@@ -5,18 +5,8 @@
 #include "common/log/log.h"
 
 namespace fanout::origin {
-namespace {
-
-std::vector<std::string> member_ids(const ClusterConfig& cluster) {
-  std::vector<std::string> ids;
-  for (const auto& m : cluster.origins) ids.push_back(m.id);
-  return ids;
-}
-
-}  // namespace
-
 Replicator::Replicator(ClusterConfig cluster)
-    : cluster_(std::move(cluster)), ring_(member_ids(cluster_)) {
+    : cluster_(std::move(cluster)), ring_(cluster_.member_ids()) {
   if (ring_.size() > 1 && cluster_.replicas > 1) {
     worker_ = std::jthread([this](std::stop_token stop) { run(stop); });
   }

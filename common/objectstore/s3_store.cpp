@@ -10,6 +10,7 @@
 
 #include "common/digest/sha256.h"
 #include "common/log/log.h"
+#include "common/objectstore/backoff.h"
 #include "common/store/file_io.h"
 
 namespace fanout {
@@ -325,18 +326,16 @@ void S3Store::with_put_retries(const std::function<void(uint32_t attempt)>& requ
         throw ObjectStoreError(std::string(e.what()) + " (gave up after " +
                                std::to_string(attempt) + " attempts)");
       }
-      uint64_t cap = static_cast<uint64_t>(options_.put_retry_base_delay.count())
-                     << std::min(attempt - 1, 20u);
-      cap = std::min<uint64_t>(cap, static_cast<uint64_t>(options_.put_retry_max_delay.count()));
-      uint64_t delay;
+      std::chrono::milliseconds delay;
       {
         std::lock_guard lock(mu_);
-        delay = cap == 0 ? 0 : std::uniform_int_distribution<uint64_t>(0, cap)(rng_);
+        delay = full_jitter_delay(options_.put_retry_base_delay, options_.put_retry_max_delay,
+                                  attempt, rng_);
       }
       if (options_.on_retry) options_.on_retry();
       spdlog::info("object store: {}; retry {} of {} in {} ms", e.what(), attempt, max_attempts - 1,
-                   delay);
-      options_.sleep(std::chrono::milliseconds(delay));
+                   delay.count());
+      options_.sleep(delay);
     }
   }
 }

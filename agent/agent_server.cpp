@@ -41,7 +41,9 @@ AgentServer::AgentServer(BlobFetcher& fetcher, metrics::Registry& registry, Agen
         // file open, an eviction unlinks the name but the bytes stay readable to the end.
         std::unique_ptr<cache::CachePin> pin;
         if (parts_.cache) pin = parts_.cache->pin(digest);
-        http::serve_file(req, res, path, "application/octet-stream", &metrics_.http_bytes_sent);
+        // Read around the page cache as the pieces were written (direct_io.h).
+        http::serve_file(req, res, path, "application/octet-stream", &metrics_.http_bytes_sent,
+                         fetcher_.cas().direct_io());
       });
   http_.routes().Get("/v1/blobs",
                      [this](const httplib::Request&, httplib::Response& res) { list_blobs(res); });

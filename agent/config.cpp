@@ -103,6 +103,7 @@ AgentConfig AgentConfig::read(const YAML::Node& root) {
   r.get("origins", c.origins);
   r.get("cache_dir", c.cache_dir);
   read_cache(r.child("cache"), c.cache);
+  r.get("direct_io", c.direct_io);
   r.get("watch", c.watch);
   r.get_duration("watch_interval", c.watch_interval);
   r.get_duration("fetch_timeout", c.fetch_timeout);

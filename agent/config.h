@@ -42,6 +42,10 @@ struct AgentConfig {
   // cache.max_size (a size; 0 = no cap), cache.high_watermark and cache.low_watermark (percent
   // of max_size): above high, least recently used unpinned blobs are evicted down to low.
   cache::CacheLimits cache;
+  // Piece data is written and read around the page cache (O_DIRECT) where the file system
+  // allows it: new page-cache pages cost more than the network on VMs, and a rollout does not
+  // evict the serving process's pages. false: through the page cache.
+  bool direct_io = true;
   // Aliases kept warm, "MODEL@ALIAS": each new version is pulled when the alias moves, and the
   // previous one stays pinned for a rollback.
   std::vector<std::string> watch;

@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
     swarm::Engine engine(config.swarm, tracker, engine_metrics, fallback);
 
     BlobStore cas(config.cache_dir);
+    cas.set_direct_io(config.direct_io);
     const std::filesystem::path models_dir = std::filesystem::path(config.cache_dir) / "models";
     agent::BlobCache cache(cas, config.cache, metrics,
                            {.before_evict = [&engine](const Digest& d) { engine.remove(d); },

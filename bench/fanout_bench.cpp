@@ -29,6 +29,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/body_reader.h"
 #include "bench/sim/report.h"
 #include "common/digest/sha256.h"
 
@@ -194,24 +195,12 @@ Digest put_random_object(const fs::path& objects, uint64_t size) {
   return digest;
 }
 
-// GET url+path, reading the body at most `rate` bytes/s when rate > 0. Returns bytes read,
-// or -1 on any failure.
+// GET url+path ("http://127.0.0.1:PORT"), reading the body at most `rate` bytes/s when
+// rate > 0. Returns bytes read, or -1 on any failure.
 int64_t fetch(const std::string& url, const std::string& path, double rate) {
-  httplib::Client client(url);
-  client.set_read_timeout(3600);
-  client.set_connection_timeout(10);
-  int64_t got = 0;
-  auto t0 = Clock::now();
-  auto r = client.Get(path, [&](const char*, size_t n) {
-    got += static_cast<int64_t>(n);
-    if (rate > 0) {
-      double ahead = double(got) / rate - since(t0);
-      if (ahead > 0) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
-    }
-    return true;
-  });
-  if (!r || r->status != 200) return -1;
-  return got;
+  auto colon = url.rfind(':');
+  auto port = static_cast<uint16_t>(std::stoi(url.substr(colon + 1)));
+  return bench::get_body(url.substr(7, colon - 7), port, path, rate);
 }
 
 struct Phase {
@@ -254,7 +243,16 @@ struct Options {
   std::string dir;
   bool keep = false;
   bool skip_direct = false;
+  // Extra `--set KEY=VALUE` for every agent / origin, to try other engine settings.
+  std::vector<std::string> agent_sets, origin_sets;
 };
+
+// "--set", each of `sets`: appended to a daemon's command line.
+std::vector<std::string> set_flags(const std::vector<std::string>& sets) {
+  std::vector<std::string> args;
+  for (const auto& kv : sets) args.insert(args.end(), {"--set", kv});
+  return args;
+}
 
 int run_fanout(const Options& o) {
   fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
@@ -291,7 +289,8 @@ int run_fanout(const Options& o) {
                                    "127.0.0.1:" + std::to_string(free_port()), "--advertise-host",
                                    "127.0.0.1", "--tracker", tracker.url(), "--object-store-dir",
                                    (root / "objects").string(), "--cache-dir",
-                                   (root / (name + "-cache")).string(), "--log-level", "warn"},
+                                   (root / (name + "-cache")).string(), "--log-level", "warn"} +
+              set_flags(o.origin_sets),
           log(name));
       if (!wait_healthy(origins[i], std::chrono::seconds(20))) {
         std::cerr << name << " did not come up; see " << log(name) << "\n";
@@ -332,7 +331,8 @@ int run_fanout(const Options& o) {
                   "--tracker", tracker.url(), "--cache-dir", (root / (name + "-cache")).string(),
                   "--set", "swarm.ingress_rate=" + rate_arg, "--set",
                   "swarm.egress_rate=" + rate_arg, "--set",
-                  "swarm.threads=" + std::to_string(o.agent_threads), "--log-level", "warn"},
+                  "swarm.threads=" + std::to_string(o.agent_threads), "--log-level", "warn"} +
+              set_flags(o.agent_sets),
           log(name));
       return a;
     };
@@ -499,6 +499,11 @@ int main(int argc, char** argv) {
   fanout->add_option("--dir", o.dir, "Scratch directory (default: a fresh one under /tmp)");
   fanout->add_flag("--keep", o.keep, "Keep the scratch directory (logs, caches)");
   fanout->add_flag("--skip-direct", o.skip_direct, "Skip the direct-pull baseline");
+  fanout->add_option("--agent-set", o.agent_sets,
+                     "KEY=VALUE passed to every agent as --set (repeatable), e.g. "
+                     "swarm.max_pieces_in_flight=8");
+  fanout->add_option("--origin-set", o.origin_sets,
+                     "KEY=VALUE passed to every origin as --set (repeatable)");
   CLI11_PARSE(app, argc, argv);
   if (o.agents < 1 || o.origins < 1 || o.size_mib < 1 || o.rate_mibps <= 0) {
     std::cerr << "--agents, --origins, --size-mib and --rate-mibps must be positive\n";

@@ -73,6 +73,7 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   }
   r.get("cache_dir", c.cache_dir);
   r.get_size("cache_max_size", c.cache_max_size);
+  r.get("direct_io", c.direct_io);
   r.get("reveal_slots", c.reveal_slots);
   r.get("log_level", c.log_level);
   r.finish();

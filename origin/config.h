@@ -95,6 +95,9 @@ struct OriginConfig {
   // Cap on the bytes of blobs in cache_dir; least recently used blobs no swarm is fetching are
   // evicted above it. 0: no cap.
   uint64_t cache_max_size = 0;
+  // Pulled blobs are written around the page cache (O_DIRECT) where the file system allows it:
+  // filling new page-cache pages cost more than both SHA-256 passes of a pull. false: buffered.
+  bool direct_io = true;
   // Agents shown pieces at once (super-seeding turns; swarm::Settings::reveal_slots).
   uint32_t reveal_slots = 16;
   // trace, debug, info, warn, error, off.

@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<ObjectStore> objects = origin::make_object_store(
         config.object_store, [&metrics] { metrics.objectstore_retries.inc(); });
     BlobStore cas(config.cache_dir);
+    cas.set_direct_io(config.direct_io);
     // Declared before the puller, whose pulls may still call it while it is destroyed.
     origin::Replicator replicator(config.cluster);
     origin::PullOptions pull;

@@ -6,12 +6,14 @@
 // only the whole hash waits for the order.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/digest/digest.h"
 #include "common/digest/sha256.h"
 #include "common/store/blob_store.h"
+#include "common/store/direct_io.h"
 #include "proto/metainfo.h"
 
 namespace fanout::origin {
@@ -32,8 +34,8 @@ class PullSink {
   // The metainfo of the bytes seen; its digest is their sha256, for the caller to compare with
   // the name it expected. Throws ProtoError when fewer bytes than the size were seen.
   proto::Metainfo finish();
-  // Moves the file into the CAS under `digest`, read-only, without waiting for the disk: the
-  // bytes were verified in memory and are served from the page cache at once. Throws
+  // Moves the file into the CAS under `digest`, read-only, without waiting for the fsync: the
+  // bytes were verified in memory and are served at once. Throws
   // CorruptBlobError when `actual` is not `digest` (the file is removed).
   std::filesystem::path publish(const Digest& actual);
   // Makes the published file and its name durable (fsync of both). Slow on a slow disk, so the
@@ -49,6 +51,7 @@ class PullSink {
   std::filesystem::path tmp_;
   std::filesystem::path published_path_;
   int fd_ = -1;
+  std::unique_ptr<fileio::DirectIo> io_;
   bool published_ = false;
   std::vector<Digest::Bytes> pieces_;
   Sha256 whole_;

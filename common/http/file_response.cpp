@@ -12,6 +12,7 @@
 #include "common/http/byte_range.h"
 #include "common/http/http_error.h"
 #include "common/log/log.h"
+#include "common/store/direct_io.h"
 #include "common/store/file_io.h"
 
 namespace fanout::http {
@@ -25,8 +26,10 @@ constexpr size_t kChunkSize = 1u << 20;
 struct OpenFile {
   int fd = -1;
   std::filesystem::path path;
-  std::vector<char> buffer;
+  std::unique_ptr<fileio::DirectIo> io;
+  fileio::AlignedBytes buffer;
   ~OpenFile() {
+    io.reset();
     if (fd >= 0) ::close(fd);
   }
 };
@@ -35,7 +38,7 @@ struct OpenFile {
 
 void serve_file(const httplib::Request& req, httplib::Response& res,
                 const std::filesystem::path& path, const std::string& content_type,
-                metrics::Counter* bytes_sent) {
+                metrics::Counter* bytes_sent, bool direct) {
   disable_httplib_ranges(req);
 
   auto file = std::make_shared<OpenFile>();
@@ -54,6 +57,7 @@ void serve_file(const httplib::Request& req, httplib::Response& res,
     throw std::system_error(errno, std::generic_category(), "stat " + path.string());
   }
   const auto size = static_cast<uint64_t>(st.st_size);
+  file->io = std::make_unique<fileio::DirectIo>(file->fd, path, direct);
 
   res.set_header("Accept-Ranges", "bytes");
   RangeRequest range = parse_range(req.get_header_value("Range"), size);
@@ -93,9 +97,11 @@ void serve_file(const httplib::Request& req, httplib::Response& res,
         try {
           if (file->buffer.empty()) file->buffer.resize(kChunkSize);
           size_t n = std::min(length, kChunkSize);
-          fileio::pread_all(file->fd, file->buffer.data(), n, static_cast<off_t>(start + offset),
-                            file->path);
-          if (!sink.write(file->buffer.data(), n)) return false;  // the client went away
+          file->io->pread(file->buffer.data(), n, static_cast<off_t>(start + offset),
+                          file->buffer.size());
+          if (!sink.write(reinterpret_cast<const char*>(file->buffer.data()), n)) {
+            return false;  // the client went away
+          }
           if (bytes_sent) bytes_sent->inc(n);
           return true;
         } catch (const std::exception& e) {

@@ -52,6 +52,10 @@ class BlobStore {
   explicit BlobStore(std::filesystem::path root);
 
   const std::filesystem::path& root() const { return root_; }
+  // Pieces of partial blobs are written and read with O_DIRECT where the file system allows it
+  // (see direct_io.h). On by default; off makes every piece go through the page cache.
+  void set_direct_io(bool on) { direct_io_ = on; }
+  bool direct_io() const { return direct_io_; }
   std::filesystem::path path_of(const Digest& digest) const;
   bool contains(const Digest& digest) const;
   std::optional<uint64_t> size_of(const Digest& digest) const;
@@ -72,6 +76,7 @@ class BlobStore {
 
  private:
   std::filesystem::path root_;
+  bool direct_io_ = true;
 };
 
 }  // namespace fanout

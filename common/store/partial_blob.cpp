@@ -31,10 +31,12 @@ PartialBlob::PartialBlob(const BlobStore& store, const Digest& digest, uint64_t 
     throw StoreError("partial blob " + digest.str() + ": cannot size file: " +
                      std::generic_category().message(err));
   }
+  io_ = std::make_unique<fileio::DirectIo>(fd_, path_, store.direct_io());
   load_resume_state();
 }
 
 PartialBlob::~PartialBlob() {
+  io_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -57,12 +59,12 @@ void PartialBlob::load_resume_state() {
     return;
   }
   ::close(bfd);
-  std::vector<uint8_t> buf(piece_length_);
+  fileio::AlignedBytes buf(piece_length_);
   std::lock_guard lock(mu_);
   for (uint32_t i = 0; i < piece_count(); ++i) {
     if (!saved[i]) continue;
     uint32_t n = piece_size(i);
-    fileio::pread_all(fd_, buf.data(), n, static_cast<off_t>(uint64_t{i} * piece_length_), path_);
+    io_->pread(buf.data(), n, static_cast<off_t>(uint64_t{i} * piece_length_), buf.size());
     if (Sha256::of(buf.data(), n).bytes() != hashes_[i]) continue;
     done_[i] = 1;
     ++done_count_;
@@ -78,7 +80,7 @@ bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) 
     std::lock_guard lock(mu_);
     if (done_[index]) return true;
   }
-  fileio::pwrite_all(fd_, data, size, static_cast<off_t>(uint64_t{index} * piece_length_), path_);
+  io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_));
   std::lock_guard lock(mu_);
   if (done_[index]) return true;
   done_[index] = 1;
@@ -93,14 +95,13 @@ void PartialBlob::advance_frontier_locked(uint32_t index, const uint8_t* data) {
     frontier_hash_.update(data, piece_size(index));
     ++frontier_;
   }
-  // Pieces that arrived early are read back (usually from the page cache) once the gap closes.
-  std::vector<uint8_t> buf;
+  // Pieces that arrived early are read back once the gap closes, into one reused buffer.
   while (frontier_ < piece_count() && done_[frontier_]) {
     uint32_t n = piece_size(frontier_);
-    buf.resize(n);
-    fileio::pread_all(fd_, buf.data(), n, static_cast<off_t>(uint64_t{frontier_} * piece_length_),
-                      path_);
-    frontier_hash_.update(buf.data(), n);
+    if (readback_.size() < piece_length_) readback_.resize(piece_length_);
+    io_->pread(readback_.data(), n, static_cast<off_t>(uint64_t{frontier_} * piece_length_),
+               readback_.size());
+    frontier_hash_.update(readback_.data(), n);
     ++frontier_;
   }
 }
@@ -128,8 +129,8 @@ uint32_t PartialBlob::pieces_done() const {
   return done_count_;
 }
 
-void PartialBlob::read(uint64_t offset, void* out, size_t size) const {
-  fileio::pread_all(fd_, out, size, static_cast<off_t>(offset), path_);
+void PartialBlob::read(uint64_t offset, void* out, size_t size, size_t capacity) const {
+  io_->pread(out, size, static_cast<off_t>(offset), capacity);
 }
 
 fs::path PartialBlob::commit() {

@@ -5,15 +5,18 @@
 // in-order case; commit() publishes only if that hash equals the digest.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "common/digest/digest.h"
 #include "common/digest/sha256.h"
+#include "common/store/direct_io.h"
 
 namespace fanout {
 
 class BlobStore;
+
 
 class PartialBlob {
  public:
@@ -35,8 +38,10 @@ class PartialBlob {
   bool has_piece(uint32_t index) const;
   uint32_t pieces_done() const;
   bool complete() const { return pieces_done() == piece_count(); }
-  // Reads verified bytes (for serving peers while downloading). Thread-safe.
-  void read(uint64_t offset, void* out, size_t size) const;
+  // Reads verified bytes (for serving peers while downloading). Thread-safe. `capacity` is what
+  // `out` can hold: with a page-aligned `out` and room for whole pages the read skips the page
+  // cache (direct_io.h).
+  void read(uint64_t offset, void* out, size_t size, size_t capacity = 0) const;
   int fd() const { return fd_; }
 
   // Publishes into the store; throws CorruptBlobError (and discards the file) if the whole-blob
@@ -58,12 +63,14 @@ class PartialBlob {
   std::filesystem::path path_;
   std::filesystem::path bitmap_path_;
   int fd_ = -1;
+  std::unique_ptr<fileio::DirectIo> io_;
 
   mutable std::mutex mu_;
   std::vector<uint8_t> done_;  // one byte per piece
   uint32_t done_count_ = 0;
   Sha256 frontier_hash_;        // sha256 of pieces [0, frontier_)
   uint32_t frontier_ = 0;
+  fileio::AlignedBytes readback_;  // pieces read back to extend the frontier
   bool finished_ = false;
 };
 

@@ -645,7 +645,7 @@ void BlobSwarm::start_piece(const PeerPtr& p, uint32_t piece) {
   if (p->downloading.empty()) p->last_receive = Clock::now();  // the timeout starts now
   picker_->started(piece);
   Peer::Pending pending;
-  pending.data = std::make_shared<Buffer>(info_.piece_size(piece));
+  pending.data = acquire_buffer(info_.piece_size(piece));
   pending.blocks_left = block_count(piece);
   pending.got.assign(pending.blocks_left, 0);
   p->downloading.emplace(piece, std::move(pending));
@@ -843,9 +843,10 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   if (p->upload_queue.empty()) return;  // cancelled while we waited for tokens
   wire::Request r = p->upload_queue.front();
   p->upload_queue.pop_front();
-  auto block = std::make_shared<Buffer>(r.length);
+  auto block = acquire_buffer(r.length);
   try {
-    if (!read(info_.piece_offset(r.piece) + r.offset, block->data(), r.length)) {
+    if (!read(info_.piece_offset(r.piece) + r.offset, block->data(), r.length,
+              block->capacity())) {
       throw std::runtime_error("block not verified here");
     }
   } catch (const std::exception& e) {
@@ -965,7 +966,7 @@ std::shared_future<bool> BlobSwarm::prioritize(uint64_t offset, uint64_t length)
   return future;
 }
 
-bool BlobSwarm::read(uint64_t offset, void* out, size_t length) const {
+bool BlobSwarm::read(uint64_t offset, void* out, size_t length, size_t capacity) const {
   if (offset > info_.size || length > info_.size - offset) return false;
   if (length == 0) return true;
   if (seed_fd_ >= 0) {
@@ -977,7 +978,7 @@ bool BlobSwarm::read(uint64_t offset, void* out, size_t length) const {
   for (uint32_t i = first; i <= last; ++i) {
     if (!partial_->has_piece(i)) return false;
   }
-  partial_->read(offset, out, length);
+  partial_->read(offset, out, length, capacity);
   return true;
 }
 
@@ -1029,9 +1030,9 @@ void BlobSwarm::maybe_fallback() {
       bool ok = false;
       std::string error;
       try {
-        Buffer data(size);
-        fallback->read(self->info_.digest, offset, size, data.data());
-        ok = partial->write_piece(piece, data.data(), size);
+        auto data = acquire_buffer(size);
+        fallback->read(self->info_.digest, offset, size, data->data());
+        ok = partial->write_piece(piece, data->data(), size);
       } catch (const std::exception& e) {
         error = e.what();
       }

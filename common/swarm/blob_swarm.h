@@ -39,9 +39,10 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   // once that ran on the strand.
   std::future<void> shutdown();
 
-  // See Engine::prioritize / Engine::read.
+  // See Engine::prioritize / Engine::read. `capacity`: what `out` can hold (a page-aligned `out`
+  // with room for whole pages is read around the page cache, see PartialBlob::read).
   std::shared_future<bool> prioritize(uint64_t offset, uint64_t length);
-  bool read(uint64_t offset, void* out, size_t length) const;
+  bool read(uint64_t offset, void* out, size_t length, size_t capacity = 0) const;
 
   std::shared_future<FetchResult> result() const { return result_future_; }
   BlobStats stats() const;

@@ -494,7 +494,7 @@ class Simulation {
     double budget = l.rate * tick_;
     double spent = 0;
     Node& u = nodes_[l.from];
-    while (budget > 0 && !l.queue.empty() && conns_[k].open) {
+    while (budget > 0 && !l.queue.empty() && conns_[k].open && l.has_slot) {
       Request& r = l.queue.front();
       double need = piece_size(r.piece) - r.done;
       if (budget < need) {
@@ -508,7 +508,13 @@ class Simulation {
       uint32_t piece = r.piece;
       l.queue.pop_front();
       --nodes_[l.to].in_flight;
-      if (l.queue.empty()) release_slot(l);
+      // A slot is held for one piece: with others waiting, the link goes to the back of the line.
+      if (l.queue.empty()) {
+        release_slot(l);
+      } else if (!u.slot_waiters.empty()) {
+        release_slot(l);
+        take_slot(k, into_a);
+      }
       now_in_tick_ = now_ + spent / l.rate;
       piece_done(l.to, k, piece);
     }

@@ -410,6 +410,7 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
     if (reveals_ && !p->is_origin) reveals_->remove_peer(reveal_key(p));
   }
   peers_.erase(std::remove(peers_.begin(), peers_.end(), p), peers_.end());
+  resume_uploads(upload_slots_.release(slot_key(p)));
   if (reveals_) reveal_granted();  // its turn, if it had one, passed on
   ctx_.connections.fetch_sub(1);
   ctx_.metrics.connections.add(-1);
@@ -591,6 +592,7 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
         auto r = wire::decode_request(p->body);
         auto& q = p->upload_queue;
         q.erase(std::remove(q.begin(), q.end(), r), q.end());
+        settle_upload_slot(p);
         break;
       }
       case wire::FrameType::kBye:
@@ -820,8 +822,10 @@ void BlobSwarm::on_request(const PeerPtr& p, const wire::Request& r) {
 }
 
 void BlobSwarm::serve_uploads(const PeerPtr& p) {
+  if (p->closed || p->upload_queue.empty()) return settle_upload_slot(p);
+  if (!upload_slots_.acquire(slot_key(p))) return;  // waits its turn in line
   while (!p->closed && !p->write_throttled && p->data_in_flight < kDataFramesInFlight &&
-         !p->upload_queue.empty()) {
+         !p->upload_queue.empty() && upload_slots_.holds(slot_key(p))) {
     auto wait = ctx_.egress.reserve(p->upload_queue.front().length);
     if (wait.count() > 0) {
       p->write_throttled = true;
@@ -843,6 +847,11 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   if (p->upload_queue.empty()) return;  // cancelled while we waited for tokens
   wire::Request r = p->upload_queue.front();
   p->upload_queue.pop_front();
+  if (p->upload_queue.empty()) {
+    settle_upload_slot(p);
+  } else if (p->upload_queue.front().piece != r.piece) {
+    resume_uploads(upload_slots_.rotate(slot_key(p)));  // a piece sent: the next in line's turn
+  }
   auto block = acquire_buffer(r.length);
   try {
     if (!read(info_.piece_offset(r.piece) + r.offset, block->data(), r.length,
@@ -858,6 +867,20 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   ctx_.metrics.bytes_to_peers.inc(r.length);
   std::lock_guard lock(stats_mu_);
   uploaded_ += r.length;
+}
+
+void BlobSwarm::settle_upload_slot(const PeerPtr& p) {
+  if (p->closed || p->upload_queue.empty()) resume_uploads(upload_slots_.release(slot_key(p)));
+}
+
+void BlobSwarm::resume_uploads(const std::vector<UploadSlots::Key>& granted) {
+  for (UploadSlots::Key key : granted) {
+    auto it = std::find_if(peers_.begin(), peers_.end(),
+                           [key](const PeerPtr& p) { return slot_key(p) == key; });
+    if (it == peers_.end()) continue;
+    // On the strand, later: the caller may be in the middle of serving another peer.
+    asio::post(strand_, [self = shared_from_this(), p = *it] { self->serve_uploads(p); });
+  }
 }
 
 // Origin side (super-seeding, see reveal_policy.h): show this agent the pieces its turn brings.

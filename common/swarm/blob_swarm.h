@@ -16,6 +16,7 @@
 #include "common/swarm/peer.h"
 #include "common/swarm/piece_picker.h"
 #include "common/swarm/reveal_policy.h"
+#include "common/swarm/upload_slots.h"
 #include "proto/metainfo.h"
 
 namespace fanout::swarm {
@@ -106,12 +107,16 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   // Serving.
   void on_request(const PeerPtr& p, const proto::wire::Request& r);
   void serve_uploads(const PeerPtr& p);
+  // Gives up p's upload slot once its queue is empty, and resumes whoever got a slot.
+  void settle_upload_slot(const PeerPtr& p);
+  void resume_uploads(const std::vector<UploadSlots::Key>& granted);
   void send_block(const PeerPtr& p);
   void reveal(const PeerPtr& p);
   void reveal_granted();
   static RevealPolicy::PeerKey reveal_key(const PeerPtr& p) {
     return reinterpret_cast<uintptr_t>(p.get());
   }
+  static UploadSlots::Key slot_key(const PeerPtr& p) { return reinterpret_cast<uintptr_t>(p.get()); }
 
   // Writing.
   void send(const PeerPtr& p, std::string frame, BufferPtr payload = nullptr);
@@ -142,6 +147,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   std::map<PeerAddress, Slot> slots_;
   std::set<proto::wire::PeerId> banned_;
   std::unique_ptr<RevealPolicy> reveals_;  // origins: whom to show which pieces
+  UploadSlots upload_slots_{ctx_.settings.upload_slots};
 
   // Streaming readers waiting for pieces [first, last] to be verified.
   struct RangeWaiter {

@@ -26,6 +26,10 @@ struct Settings {
   // arrives quickly and can be shared at once: a node that asks every peer for several pieces
   // splits its link over dozens of half-done pieces and has nothing to upload for a long time.
   uint32_t max_pieces_in_flight = 4;
+  // Requesters served at once per blob, one piece per turn (upload_slots.h says why); the rest
+  // wait in line. 0 = all at once, the default: on the 50-agent benchmark 2 or 4 slots moved the
+  // figures by less than run-to-run noise (bench/README.md), though the simulator favours 4.
+  uint32_t upload_slots = 0;
   // Outgoing connections this node opens per blob; incoming ones are capped by max_connections.
   uint32_t max_peers_per_blob = 8;
   // Hard cap on connections (incoming + outgoing) across all blobs on this node.

@@ -96,6 +96,33 @@ TEST(EngineFeaturesTest, EgressLimitPacesTheSeed) {
   EXPECT_LT(secs, 6.0);
 }
 
+// One upload slot: the seed serves its three leechers a piece at a time, handing the slot on
+// after every piece (and when a connection goes away), and every leecher still gets every byte.
+TEST(EngineFeaturesTest, OneUploadSlotStillServesEveryLeecher) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 24 << 20);
+  auto info = metainfo_of(dir / "blob");
+  Settings seed_settings = local();
+  seed_settings.upload_slots = 1;
+  seed_settings.egress_bytes_per_sec = 64 << 20;  // so requests really queue behind the slot
+  Node seed(dir / "seed", seed_settings);
+  seed.engine.seed(info, dir / "blob");
+  std::vector<std::unique_ptr<Node>> leechers;
+  std::vector<std::shared_future<FetchResult>> results;
+  for (int i = 0; i < 3; ++i) {
+    leechers.push_back(std::make_unique<Node>(dir / ("leecher" + std::to_string(i)), local()));
+    results.push_back(leechers.back()->engine.fetch(info, leechers.back()->store));
+  }
+  for (auto& n : leechers) n->engine.add_peers(digest, {seed.address()});  // the seed alone
+  for (auto& r : results) {
+    ASSERT_EQ(r.wait_for(30s), std::future_status::ready);
+    FetchResult got = r.get();
+    ASSERT_TRUE(got.ok) << got.error;
+    EXPECT_EQ(Sha256::of_file(got.path), digest);
+  }
+  EXPECT_EQ(seed.em.bytes_to_peers.value(), 3 * info.size);
+}
+
 TEST(EngineFeaturesTest, PrioritizedRangeIsReadableBeforeTheBlobCompletes) {
   test::TempDir dir;
   Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 10 pieces

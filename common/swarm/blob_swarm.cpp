@@ -22,6 +22,8 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr size_t kMaxFramesPerWrite = 32;
 constexpr uint32_t kDataFramesInFlight = 4;  // blocks read from disk and queued per peer
+// How long a connection being closed waits for its last frame (an ERROR) to be written.
+constexpr std::chrono::seconds kLastWordTimeout{2};
 
 std::string short_id(const wire::PeerId& id) {
   return to_hex(id.data(), 4);
@@ -447,14 +449,25 @@ void BlobSwarm::protocol_error(const PeerPtr& p, const std::string& what) {
   say_and_close(p, wire::encode(wire::Error{wire::ErrorCode::kProtocol, what}), what, true);
 }
 
-// Best effort: the last frame goes out only if no write is in progress (never interleaved).
+// The last frame (an ERROR saying why) goes out before the connection closes. With a write in
+// flight (our HELLO, say) it goes right after it, frames not yet started are dropped, nothing more
+// is read, and the connection closes once it is written or kLastWordTimeout has passed.
 void BlobSwarm::say_and_close(const PeerPtr& p, const std::string& frame, const std::string& why,
                               bool backoff) {
-  if (!p->closed && !p->writing) {
+  if (p->closed || p->closing) return;
+  if (!p->writing) {
     error_code ec;
     asio::write(p->socket, asio::buffer(frame), ec);
+    return close(p, why, backoff);
   }
-  close(p, why, backoff);
+  p->out.erase(p->out.begin() + static_cast<std::ptrdiff_t>(p->writing), p->out.end());
+  p->out.push_back({frame, nullptr});
+  p->closing = Peer::Closing{why, backoff};
+  // The read throttle is free: nothing is read any more (a pending ingress wait is cancelled).
+  p->read_throttle.expires_after(kLastWordTimeout);
+  p->read_throttle.async_wait(asio::bind_executor(strand_, [self = shared_from_this(), p](error_code) {
+    if (!p->closed) self->close(p, p->closing->why, p->closing->backoff);
+  }));
 }
 
 // ---- reading ----------------------------------------------------------------------------------
@@ -463,7 +476,7 @@ void BlobSwarm::read_header(const PeerPtr& p) {
   asio::async_read(
       p->socket, asio::buffer(p->header.data(), wire::kHeaderSize),
       asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec, size_t) {
-        if (p->closed) return;
+        if (p->closed || p->closing) return;  // closing: read no more
         if (ec) return self->close(p, ec.message(), ec != asio::error::eof);
         self->on_header(p);
       }));
@@ -484,7 +497,7 @@ void BlobSwarm::on_header(const PeerPtr& p) {
                      asio::buffer(p->header.data() + wire::kHeaderSize, wire::kDataPrefix),
                      asio::bind_executor(
                          strand_, [self = shared_from_this(), p, payload](error_code ec, size_t) {
-                           if (p->closed) return;
+                           if (p->closed || p->closing) return;  // closing: read no more
                            if (ec) return self->close(p, ec.message(), true);
                            self->on_data_prefix(p, payload);
                          }));
@@ -495,7 +508,7 @@ void BlobSwarm::on_header(const PeerPtr& p) {
   asio::async_read(p->socket, asio::buffer(p->body),
                    asio::bind_executor(strand_, [self = shared_from_this(), p, type = h.type](
                                                     error_code ec, size_t) {
-                     if (p->closed) return;
+                     if (p->closed || p->closing) return;  // closing: read no more
                      if (ec) return self->close(p, ec.message(), true);
                      self->on_frame(p, type);
                    }));
@@ -531,7 +544,7 @@ void BlobSwarm::on_data_prefix(const PeerPtr& p, uint32_t payload) {
     asio::async_read(
         p->socket, asio::buffer(dest, payload),
         asio::bind_executor(self->strand_, [self, p, prefix, target](error_code ec, size_t) {
-          if (p->closed) return;
+          if (p->closed || p->closing) return;  // closing: read no more
           if (ec) return self->close(p, ec.message(), true);
           self->on_data(p, prefix.piece, prefix.offset, target);
         }));
@@ -541,7 +554,7 @@ void BlobSwarm::on_data_prefix(const PeerPtr& p, uint32_t payload) {
   if (wait.count() == 0) return read_payload();
   p->read_throttle.expires_after(wait);
   p->read_throttle.async_wait(asio::bind_executor(strand_, [p, read_payload](error_code ec) {
-    if (!ec && !p->closed) read_payload();
+    if (!ec && !p->closed && !p->closing) read_payload();
   }));
 }
 
@@ -822,7 +835,7 @@ void BlobSwarm::on_request(const PeerPtr& p, const wire::Request& r) {
 }
 
 void BlobSwarm::serve_uploads(const PeerPtr& p) {
-  if (p->closed || p->upload_queue.empty()) return settle_upload_slot(p);
+  if (p->closed || p->closing || p->upload_queue.empty()) return settle_upload_slot(p);
   if (!upload_slots_.acquire(slot_key(p))) return;  // waits its turn in line
   while (!p->closed && !p->write_throttled && p->data_in_flight < kDataFramesInFlight &&
          !p->upload_queue.empty() && upload_slots_.holds(slot_key(p))) {
@@ -905,7 +918,7 @@ void BlobSwarm::reveal_granted() {
 // ---- writing ----------------------------------------------------------------------------------
 
 void BlobSwarm::send(const PeerPtr& p, std::string frame, BufferPtr payload) {
-  if (p->closed) return;
+  if (p->closed || p->closing) return;
   p->out.push_back({std::move(frame), std::move(payload)});
   if (!p->writing) do_write(p);
 }
@@ -931,6 +944,9 @@ void BlobSwarm::do_write(const PeerPtr& p) {
         }
         p->writing = 0;
         p->data_in_flight -= data_frames;
+        if (p->closing && p->out.empty()) {
+          return self->close(p, p->closing->why, p->closing->backoff);
+        }
         if (data_frames) self->serve_uploads(p);
         self->do_write(p);
       }));

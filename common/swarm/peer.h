@@ -38,6 +38,13 @@ struct Peer {
   Clock::time_point started = Clock::now();
   Clock::time_point last_receive = Clock::now();
   bool closed = false;
+  // Set by say_and_close() while a write was in flight: the last frame waits for it, then the
+  // connection closes with this reason.
+  struct Closing {
+    std::string why;
+    bool backoff = false;
+  };
+  std::optional<Closing> closing;
 
   // Known once HELLO arrived.
   bool hello_received = false;

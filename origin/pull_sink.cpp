@@ -29,7 +29,6 @@ PullSink::PullSink(const BlobStore& cas, const Digest& digest, uint64_t size)
 }
 
 PullSink::~PullSink() {
-  io_.reset();
   if (fd_ >= 0) ::close(fd_);
   if (!published_) {
     std::error_code ignored;

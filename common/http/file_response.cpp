@@ -29,7 +29,6 @@ struct OpenFile {
   std::unique_ptr<fileio::DirectIo> io;
   fileio::AlignedBytes buffer;
   ~OpenFile() {
-    io.reset();
     if (fd >= 0) ::close(fd);
   }
 };

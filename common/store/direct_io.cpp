@@ -15,7 +15,6 @@ namespace fanout::fileio {
 namespace {
 constexpr size_t kBounceBytes = size_t{1} << 20;
 bool aligned(uintptr_t v) { return v % DirectIo::kAlign == 0; }
-size_t round_up(size_t v) { return (v + DirectIo::kAlign - 1) / DirectIo::kAlign * DirectIo::kAlign; }
 }  // namespace
 
 DirectIo::DirectIo(int fd, std::filesystem::path path, bool enabled)
@@ -60,12 +59,12 @@ void DirectIo::pwrite(const void* data, size_t size, off_t offset) const {
 
 void DirectIo::pread(void* out, size_t size, off_t offset, size_t capacity) const {
   if (!direct() || !aligned(reinterpret_cast<uintptr_t>(out)) ||
-      !aligned(static_cast<uintptr_t>(offset)) || capacity < round_up(size)) {
+      !aligned(static_cast<uintptr_t>(offset)) || capacity < round_up_to_page(size)) {
     return pread_all(fd_, out, size, offset, path_);
   }
   // Whole pages only; at the end of the file the last read comes back short.
   auto* b = static_cast<uint8_t*>(out);
-  size_t want = round_up(size), got = 0;
+  size_t want = round_up_to_page(size), got = 0;
   while (got < size) {
     ssize_t n = ::pread(direct_fd_, b + got, want - got, offset + static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;

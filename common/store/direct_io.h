@@ -22,6 +22,10 @@
 namespace fanout::fileio {
 
 inline constexpr size_t kPageAlign = 4096;
+// `size` rounded up to whole pages.
+inline constexpr size_t round_up_to_page(size_t size) {
+  return (size + kPageAlign - 1) / kPageAlign * kPageAlign;
+}
 
 // Allocates page-aligned memory (what O_DIRECT needs) and default-initialises elements: buffers
 // that are overwritten right after allocation skip the zero-fill a std::vector would do.

@@ -36,7 +36,6 @@ PartialBlob::PartialBlob(const BlobStore& store, const Digest& digest, uint64_t 
 }
 
 PartialBlob::~PartialBlob() {
-  io_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 

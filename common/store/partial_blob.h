@@ -17,7 +17,6 @@ namespace fanout {
 
 class BlobStore;
 
-
 class PartialBlob {
  public:
   PartialBlob(const BlobStore& store, const Digest& digest, uint64_t size, uint32_t piece_length,

@@ -382,9 +382,9 @@ bool BlobSwarm::accept_hello(const PeerPtr& p, const wire::Hello& hello) {
   for (uint32_t i = 0; i < info_.piece_count(); ++i) {
     if (!wire::bit_get(p->bits, i)) continue;
     if (picker_ && !p->is_origin) picker_->peer_has(i);
-    if (reveals_ && !p->is_origin) reveals_->holder_added(reveal_key(p), i);
+    if (reveals_ && !p->is_origin) reveals_->holder_added(peer_key(p), i);
   }
-  if (reveals_ && !p->is_origin) reveals_->add_peer(reveal_key(p));
+  if (reveals_ && !p->is_origin) reveals_->add_peer(peer_key(p));
   spdlog::debug("swarm {}: peer {} ({}{}) connected", info_.digest.str(), short_id(p->id),
                 p->remote, p->is_origin ? ", origin" : "");
   return true;
@@ -409,10 +409,10 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
       if (picker_ && !p->is_origin) picker_->peer_lost(i);
       if (reveals_ && !p->is_origin) reveals_->holder_removed(i);
     }
-    if (reveals_ && !p->is_origin) reveals_->remove_peer(reveal_key(p));
+    if (reveals_ && !p->is_origin) reveals_->remove_peer(peer_key(p));
   }
   peers_.erase(std::remove(peers_.begin(), peers_.end(), p), peers_.end());
-  resume_uploads(upload_slots_.release(slot_key(p)));
+  resume_uploads(upload_slots_.release(peer_key(p)));
   if (reveals_) reveal_granted();  // its turn, if it had one, passed on
   ctx_.connections.fetch_sub(1);
   ctx_.metrics.connections.add(-1);
@@ -465,9 +465,10 @@ void BlobSwarm::say_and_close(const PeerPtr& p, const std::string& frame, const 
   p->closing = Peer::Closing{why, backoff};
   // The read throttle is free: nothing is read any more (a pending ingress wait is cancelled).
   p->read_throttle.expires_after(kLastWordTimeout);
-  p->read_throttle.async_wait(asio::bind_executor(strand_, [self = shared_from_this(), p](error_code) {
-    if (!p->closed) self->close(p, p->closing->why, p->closing->backoff);
-  }));
+  p->read_throttle.async_wait(
+      asio::bind_executor(strand_, [self = shared_from_this(), p](error_code) {
+        if (!p->closed) self->close(p, p->closing->why, p->closing->backoff);
+      }));
 }
 
 // ---- reading ----------------------------------------------------------------------------------
@@ -590,7 +591,7 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
         if (!wire::bit_get(p->bits, piece)) {
           wire::bit_set(p->bits, piece);
           if (picker_ && !p->is_origin) picker_->peer_has(piece);
-          if (reveals_ && !p->is_origin && reveals_->holder_added(reveal_key(p), piece)) {
+          if (reveals_ && !p->is_origin && reveals_->holder_added(peer_key(p), piece)) {
             reveal(p);
           }
         }
@@ -836,9 +837,9 @@ void BlobSwarm::on_request(const PeerPtr& p, const wire::Request& r) {
 
 void BlobSwarm::serve_uploads(const PeerPtr& p) {
   if (p->closed || p->closing || p->upload_queue.empty()) return settle_upload_slot(p);
-  if (!upload_slots_.acquire(slot_key(p))) return;  // waits its turn in line
+  if (!upload_slots_.acquire(peer_key(p))) return;  // waits its turn in line
   while (!p->closed && !p->write_throttled && p->data_in_flight < kDataFramesInFlight &&
-         !p->upload_queue.empty() && upload_slots_.holds(slot_key(p))) {
+         !p->upload_queue.empty() && upload_slots_.holds(peer_key(p))) {
     auto wait = ctx_.egress.reserve(p->upload_queue.front().length);
     if (wait.count() > 0) {
       p->write_throttled = true;
@@ -863,7 +864,7 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   if (p->upload_queue.empty()) {
     settle_upload_slot(p);
   } else if (p->upload_queue.front().piece != r.piece) {
-    resume_uploads(upload_slots_.rotate(slot_key(p)));  // a piece sent: the next in line's turn
+    resume_uploads(upload_slots_.rotate(peer_key(p)));  // a piece sent: the next in line's turn
   }
   auto block = acquire_buffer(r.length);
   try {
@@ -883,23 +884,22 @@ void BlobSwarm::send_block(const PeerPtr& p) {
 }
 
 void BlobSwarm::settle_upload_slot(const PeerPtr& p) {
-  if (p->closed || p->upload_queue.empty()) resume_uploads(upload_slots_.release(slot_key(p)));
+  if (p->closed || p->upload_queue.empty()) resume_uploads(upload_slots_.release(peer_key(p)));
 }
 
 void BlobSwarm::resume_uploads(const std::vector<UploadSlots::Key>& granted) {
   for (UploadSlots::Key key : granted) {
-    auto it = std::find_if(peers_.begin(), peers_.end(),
-                           [key](const PeerPtr& p) { return slot_key(p) == key; });
-    if (it == peers_.end()) continue;
+    PeerPtr p = find_peer(key);
+    if (!p) continue;
     // On the strand, later: the caller may be in the middle of serving another peer.
-    asio::post(strand_, [self = shared_from_this(), p = *it] { self->serve_uploads(p); });
+    asio::post(strand_, [self = shared_from_this(), p] { self->serve_uploads(p); });
   }
 }
 
 // Origin side (super-seeding, see reveal_policy.h): show this agent the pieces its turn brings.
 void BlobSwarm::reveal(const PeerPtr& p) {
   if (!reveals_ || !complete_ || p->is_origin || p->closed || !p->hello_received) return;
-  auto shown = reveals_->next(reveal_key(p), [&](uint32_t i) { return wire::bit_get(p->bits, i); });
+  auto shown = reveals_->next(peer_key(p), [&](uint32_t i) { return wire::bit_get(p->bits, i); });
   std::string frames;
   for (uint32_t piece : shown) frames += wire::encode(wire::Have{piece});
   if (!frames.empty()) send(p, std::move(frames));
@@ -909,10 +909,14 @@ void BlobSwarm::reveal(const PeerPtr& p) {
 // Agents whose turn came when another's ended or it went away.
 void BlobSwarm::reveal_granted() {
   for (RevealPolicy::PeerKey key : reveals_->take_granted()) {
-    auto it = std::find_if(peers_.begin(), peers_.end(),
-                           [key](const PeerPtr& p) { return reveal_key(p) == key; });
-    if (it != peers_.end()) reveal(*it);
+    if (PeerPtr p = find_peer(key)) reveal(p);
   }
+}
+
+PeerPtr BlobSwarm::find_peer(uint64_t key) const {
+  auto it = std::find_if(peers_.begin(), peers_.end(),
+                         [key](const PeerPtr& p) { return peer_key(p) == key; });
+  return it == peers_.end() ? nullptr : *it;
 }
 
 // ---- writing ----------------------------------------------------------------------------------

@@ -113,10 +113,10 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void send_block(const PeerPtr& p);
   void reveal(const PeerPtr& p);
   void reveal_granted();
-  static RevealPolicy::PeerKey reveal_key(const PeerPtr& p) {
-    return reinterpret_cast<uintptr_t>(p.get());
-  }
-  static UploadSlots::Key slot_key(const PeerPtr& p) { return reinterpret_cast<uintptr_t>(p.get()); }
+  // A connection's key in RevealPolicy and UploadSlots, and the connection back from its key
+  // (nullptr once it is gone).
+  static uint64_t peer_key(const PeerPtr& p) { return reinterpret_cast<uintptr_t>(p.get()); }
+  PeerPtr find_peer(uint64_t key) const;
 
   // Writing.
   void send(const PeerPtr& p, std::string frame, BufferPtr payload = nullptr);

@@ -13,7 +13,7 @@ constexpr size_t kMaxIdleBuffers = 512;  // bounds the search in acquire()
 class BufferPool {
  public:
   BufferPtr acquire(size_t size) {
-    size_t capacity = std::max<size_t>(fileio::kPageAlign, (size + fileio::kPageAlign - 1) / fileio::kPageAlign * fileio::kPageAlign);
+    size_t capacity = std::max(fileio::kPageAlign, fileio::round_up_to_page(size));
     std::unique_ptr<Buffer> buffer;
     {
       std::lock_guard lock(mu_);

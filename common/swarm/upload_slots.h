@@ -17,7 +17,7 @@ namespace fanout::swarm {
 
 class UploadSlots {
  public:
-  using Key = uintptr_t;  // one per connection
+  using Key = uint64_t;  // one per connection
 
   // slots == 0: everyone is served at once.
   explicit UploadSlots(uint32_t slots) : slots_(slots) {}

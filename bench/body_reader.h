@@ -3,14 +3,38 @@
 // competes with the N agents serving them, so it must be cheap: one blocking socket, 1 MiB reads.
 // (httplib's client polls before every 4 KiB read: in the 50-agent run that was a tenth of the
 // machine, spent measuring.)
+//
+// Two steps, so a caller can take the time the answer started (an agent answers a blob GET only
+// once the blob is verified in its cache) apart from the time the body took to read.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "common/digest/digest.h"
 
 namespace fanout::bench {
 
-// GET http://host:port/path with "Connection: close", reading the body at most `rate` bytes/s
-// when rate > 0. Returns the body bytes read when the status is 200 and the whole announced
-// Content-Length arrived; -1 on anything else.
-int64_t get_body(const std::string& host, uint16_t port, const std::string& path, double rate);
+class BodyReader {
+ public:
+  // GET http://host:port/path with "Connection: close"; returns once the response headers are
+  // in. False on a connection failure, a status other than 200 or no Content-Length.
+  bool open(const std::string& host, uint16_t port, const std::string& path);
+  // Reads the rest of the body, at most `rate` bytes/s when rate > 0, hashing it when `hash`.
+  // Returns the body bytes read when the whole announced Content-Length arrived; -1 otherwise.
+  int64_t read_rest(double rate, bool hash);
+  // SHA-256 of the body, after read_rest(..., true) read all of it.
+  std::optional<Digest> digest() const { return digest_; }
+
+ private:
+  struct Socket {
+    int fd = -1;
+    ~Socket();
+  } s_;
+  std::vector<char> buf_;
+  std::string early_;  // body bytes that came in with the headers
+  int64_t length_ = -1;
+  std::optional<Digest> digest_;
+};
 
 }  // namespace fanout::bench

@@ -129,6 +129,18 @@ class Process {
     }
     return (utime + stime) / double(::sysconf(_SC_CLK_TCK));
   }
+  // Bytes this process made the block layer read and write, from /proc/<pid>/io.
+  std::pair<double, double> disk_bytes() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/io");
+    double read = 0, written = 0;
+    for (std::string key; in >> key;) {
+      double v = 0;
+      in >> v;
+      if (key == "read_bytes:") read = v;
+      if (key == "write_bytes:") written = v;
+    }
+    return {read, written};
+  }
 
  private:
   std::string name_;
@@ -195,12 +207,11 @@ Digest put_random_object(const fs::path& objects, uint64_t size) {
   return digest;
 }
 
-// GET url+path ("http://127.0.0.1:PORT"), reading the body at most `rate` bytes/s when
-// rate > 0. Returns bytes read, or -1 on any failure.
-int64_t fetch(const std::string& url, const std::string& path, double rate) {
+// An HTTP GET of url+path ("http://127.0.0.1:PORT"), opened; false when it got no 200 answer.
+bool open_get(bench::BodyReader& reader, const std::string& url, const std::string& path) {
   auto colon = url.rfind(':');
   auto port = static_cast<uint16_t>(std::stoi(url.substr(colon + 1)));
-  return bench::get_body(url.substr(7, colon - 7), port, path, rate);
+  return reader.open(url.substr(7, colon - 7), port, path);
 }
 
 struct Phase {
@@ -208,9 +219,19 @@ struct Phase {
   double wall_sec = 0;
 };
 
+// When a fetch counts as done.
+enum class DoneAt {
+  // The agent answered: it answers a blob GET only once the blob is verified in its cache, and
+  // that is the node's completion. The body is not read: here 50 nodes share one disk and two
+  // cores, and 50 read-backs of the blob would measure those (see read_back_all).
+  kAnswer,
+  // The last body byte arrived: the direct pull, where the body is the transfer itself.
+  kBody,
+};
+
 // Runs `n` fetches, all released at the same instant; times are since that instant.
 Phase fetch_all(const std::vector<std::string>& urls, const std::string& path, double rate,
-                uint64_t size) {
+                uint64_t size, DoneAt done_at) {
   Phase phase;
   phase.completion_sec.assign(urls.size(), -1);
   std::atomic<bool> go{false};
@@ -221,8 +242,13 @@ Phase fetch_all(const std::vector<std::string>& urls, const std::string& path, d
     threads.emplace_back([&, i] {
       ++ready;
       while (!go.load()) std::this_thread::yield();
-      int64_t got = fetch(urls[i], path, rate);
-      if (got == static_cast<int64_t>(size)) phase.completion_sec[i] = since(t0);
+      bench::BodyReader reader;
+      if (!open_get(reader, urls[i], path)) return;
+      if (done_at == DoneAt::kAnswer) {
+        phase.completion_sec[i] = since(t0);
+      } else if (reader.read_rest(rate, false) == static_cast<int64_t>(size)) {
+        phase.completion_sec[i] = since(t0);
+      }
     });
   }
   while (ready.load() < urls.size()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -231,6 +257,27 @@ Phase fetch_all(const std::vector<std::string>& urls, const std::string& path, d
   for (auto& t : threads) t.join();
   phase.wall_sec = since(t0);
   return phase;
+}
+
+// After a phase: reads every node's whole blob back over HTTP and checks its SHA-256, a few at a
+// time. Returns how many copies were complete and correct.
+int read_back_all(const std::vector<std::string>& urls, const std::string& path,
+                  const Digest& digest, uint64_t size) {
+  std::atomic<size_t> next{0};
+  std::atomic<int> good{0};
+  std::vector<std::thread> readers;
+  for (unsigned t = 0; t < std::max(2u, std::thread::hardware_concurrency()); ++t) {
+    readers.emplace_back([&] {
+      for (size_t i = next++; i < urls.size(); i = next++) {
+        bench::BodyReader reader;
+        if (!open_get(reader, urls[i], path)) continue;
+        if (reader.read_rest(0, true) != static_cast<int64_t>(size)) continue;
+        if (reader.digest() == digest) ++good;
+      }
+    });
+  }
+  for (auto& t : readers) t.join();
+  return good.load();
 }
 
 struct Options {
@@ -346,12 +393,17 @@ int run_fanout(const Options& o) {
         std::cerr << "agent-solo did not come up; see " << log("agent-solo") << "\n";
         return 1;
       }
-      auto p = fetch_all({solo.url()}, blob_path, 0, size);
+      auto p = fetch_all({solo.url()}, blob_path, 0, size, DoneAt::kAnswer);
       if (p.completion_sec[0] < 0) {
         std::cerr << "the solo agent failed to fetch; see " << log("agent-solo") << "\n";
         return 1;
       }
       single = p.completion_sec[0];
+      if (read_back_all({solo.url()}, blob_path, digest, size) != 1) {
+        std::cerr << "the solo agent's copy did not read back correct; see " << log("agent-solo")
+                  << "\n";
+        return 1;
+      }
       solo.process->stop();  // announces "stopped": it must not seed the swarm below
     }
 
@@ -363,7 +415,7 @@ int run_fanout(const Options& o) {
       auto before = origin_counters();
       std::vector<std::string> urls;
       for (int i = 0; i < o.agents; ++i) urls.push_back(origins[i % o.origins].url());
-      direct = fetch_all(urls, blob_path, rate, size);
+      direct = fetch_all(urls, blob_path, rate, size, DoneAt::kBody);
       direct_egress = origin_counters().first - before.first;
     }
 
@@ -381,17 +433,25 @@ int run_fanout(const Options& o) {
     std::cerr << "swarm: " << o.agents << " agents fetch at once\n";
     auto before = origin_counters();
     std::vector<double> cpu_before;
-    for (auto& a : agents) cpu_before.push_back(a.process->cpu_seconds());
+    std::pair<double, double> disk_before{0, 0};
+    for (auto& a : agents) {
+      cpu_before.push_back(a.process->cpu_seconds());
+      auto d = a.process->disk_bytes();
+      disk_before.first += d.first, disk_before.second += d.second;
+    }
     double origin_cpu_before = 0;
     for (auto& s : origins) origin_cpu_before += s.process->cpu_seconds();
     double tracker_cpu_before = tracker.process->cpu_seconds();
     std::vector<std::string> urls;
     for (auto& a : agents) urls.push_back(a.url());
-    Phase swarm = fetch_all(urls, blob_path, 0, size);
+    Phase swarm = fetch_all(urls, blob_path, 0, size, DoneAt::kAnswer);
     auto after = origin_counters();
     double agent_cpu = 0;
+    double disk_read = -disk_before.first, disk_written = -disk_before.second;
     for (size_t i = 0; i < agents.size(); ++i) {
       agent_cpu += agents[i].process->cpu_seconds() - cpu_before[i];
+      auto d = agents[i].process->disk_bytes();
+      disk_read += d.first, disk_written += d.second;
     }
     double origin_cpu = -origin_cpu_before;
     for (auto& s : origins) origin_cpu += s.process->cpu_seconds();
@@ -403,6 +463,12 @@ int run_fanout(const Options& o) {
       from_origins += metric(text, "fanout_agent_bytes_from_origins_total");
       fallback += metric(text, "fanout_agent_bytes_from_fallback_total");
     }
+
+    // Only now, so the read-back loads neither the swarm nor its CPU and disk figures.
+    std::cerr << "swarm: reading every agent's copy back and checking its SHA-256\n";
+    auto read_back_t0 = Clock::now();
+    int verified = read_back_all(urls, blob_path, digest, size);
+    double read_back_sec = since(read_back_t0);
 
     auto s = sim::summarize(swarm.completion_sec, single);
     auto d = sim::summarize(direct.completion_sec, single);
@@ -436,6 +502,13 @@ int run_fanout(const Options& o) {
     j["cpu_seconds_tracker"] = tracker_cpu;
     j["cpu_cores"] = cores;
     j["cpu_busy_share"] = (agent_cpu + origin_cpu + tracker_cpu) / (swarm.wall_sec * cores);
+    // The agents' disk traffic, in copies of the blob per agent: 1 written is the least; reads
+    // are pieces served to peers that were no longer in memory.
+    j["disk_read_copies_per_agent"] = disk_read / double(size) / o.agents;
+    j["disk_write_copies_per_agent"] = disk_written / double(size) / o.agents;
+    j["disk_mib_per_sec"] = (disk_read + disk_written) / swarm.wall_sec / (1 << 20);
+    j["copies_verified"] = verified;
+    j["read_back_seconds"] = read_back_sec;
     std::vector<double> sorted = swarm.completion_sec;
     j["completion_seconds"] = sorted;
 
@@ -460,6 +533,13 @@ int run_fanout(const Options& o) {
         "%.1f s wall on %u cores (%.0f%% busy)\n",
         agent_cpu, origin_cpu, tracker_cpu, swarm.wall_sec, cores,
         100 * j["cpu_busy_share"].get<double>());
+    std::printf(
+        "  disk during the swarm: agents read %.2f and wrote %.2f copies each (%.0f MiB/s in "
+        "all)\n",
+        j["disk_read_copies_per_agent"].get<double>(), j["disk_write_copies_per_agent"].get<double>(),
+        j["disk_mib_per_sec"].get<double>());
+    std::printf("  copies read back and SHA-256 verified: %d of %d (%.1f s)\n", verified, o.agents,
+                read_back_sec);
     if (!o.json.empty()) {
       std::ofstream(o.json) << j.dump(2) << "\n";
       auto why = sim::plot_cdf(
@@ -472,6 +552,10 @@ int run_fanout(const Options& o) {
     if (s.unfinished) {
       std::cerr << s.unfinished << " agent(s) did not finish; logs in " << root / "logs"
                 << "\n";
+      status = 1;
+    }
+    if (verified != o.agents - static_cast<int>(s.unfinished)) {
+      std::cerr << "an agent answered but its copy did not read back whole and correct\n";
       status = 1;
     }
     for (auto& a : agents) a.process->stop();

@@ -75,9 +75,11 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   r.get_size("cache_max_size", c.cache_max_size);
   r.get("direct_io", c.direct_io);
   r.get("reveal_slots", c.reveal_slots);
+  r.get("reveal_pieces", c.reveal_pieces);
   r.get("log_level", c.log_level);
   r.finish();
   if (c.reveal_slots == 0) throw config::ConfigError("reveal_slots: must be at least 1");
+  if (c.reveal_pieces == 0) throw config::ConfigError("reveal_pieces: must be at least 1");
 
   if (c.object_store.type == "directory") {
     check_not_empty("object_store.path", c.object_store.path);

@@ -100,6 +100,8 @@ struct OriginConfig {
   bool direct_io = true;
   // Agents shown pieces at once (super-seeding turns; swarm::Settings::reveal_slots).
   uint32_t reveal_slots = 16;
+  // Pieces shown to an agent per turn (swarm::Settings::reveal_pieces).
+  uint32_t reveal_pieces = 4;
   // trace, debug, info, warn, error, off.
   std::string log_level = "info";
 

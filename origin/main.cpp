@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
     swarm::Settings settings;
     settings.is_origin = true;
     settings.reveal_slots = config.reveal_slots;
+    settings.reveal_pieces = config.reveal_pieces;
     settings.upload_slots = 0;  // its reveal turns already choose whom it feeds
     settings.listen_host = config.peer_listen.host;
     settings.listen_port = config.peer_listen.port;

@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--reveal-slots", c.reveal_slots,
                  "Agents an origin reveals pieces to at once (engine swarm.reveal_slots)")
       ->capture_default_str();
+  app.add_option("--reveal-pieces", c.reveal_pieces,
+                 "Pieces an origin shows an agent per turn (engine swarm.reveal_pieces)")
+      ->capture_default_str();
   app.add_option("--max-pieces-in-flight", c.max_pieces_in_flight,
                  "Pieces one node fetches at once over all links (0 = no cap)")
       ->capture_default_str();
@@ -102,6 +105,8 @@ int main(int argc, char** argv) {
   j["peers_per_node"] = c.peers_per_node;
   j["upload_slots"] = c.upload_slots;
   j["pipeline_pieces"] = c.pipeline_pieces;
+  j["reveal_pieces"] = c.reveal_pieces;
+  j["max_pieces_in_flight"] = c.max_pieces_in_flight;
   to_json(j, s);
   j["origin_egress_copies"] = double(r.origin_bytes_sent) / size;
   // Every origin seeding the blob pulled it once from the object store (single-flight).

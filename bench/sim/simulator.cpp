@@ -85,7 +85,7 @@ class Simulation {
       o.origin = o.started = o.complete = true;
       o.up = origin_up();
       o.reveals =
-          std::make_unique<swarm::RevealPolicy>(pieces_, c.reveal_slots, c.pipeline_pieces, rng_());
+          std::make_unique<swarm::RevealPolicy>(pieces_, c.reveal_slots, c.reveal_pieces, rng_());
     }
     for (uint32_t i = 0; i < c.nodes; ++i) {
       Node& n = nodes_.emplace_back();

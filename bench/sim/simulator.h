@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/swarm/settings.h"
 #include "tracker/peer_selector.h"
 
 namespace fanout::sim {
@@ -32,20 +33,22 @@ struct SimConfig {
   double origin_up_bytes_per_sec = 0;
   // 0 = proto::Metainfo::piece_length_for(size), as real metainfo.
   uint32_t piece_bytes = 0;
-  // The engine's swarm.max_peers_per_blob / max_connections / pipeline_pieces.
-  uint32_t peers_per_node = 8;
-  uint32_t max_connections = 512;
-  uint32_t pipeline_pieces = 4;
-  // The origin engine's swarm.reveal_slots: agents an origin reveals pieces to at once.
-  uint32_t reveal_slots = 16;
+  // The engine's swarm.max_peers_per_blob / max_connections / pipeline_pieces, defaulting to
+  // the engine's own defaults (common/swarm/settings.h), so a run with no flags models the
+  // engine as shipped.
+  uint32_t peers_per_node = swarm::Settings{}.max_peers_per_blob;
+  uint32_t max_connections = swarm::Settings{}.max_connections;
+  uint32_t pipeline_pieces = swarm::Settings{}.pipeline_pieces;
+  // The origin engine's swarm.reveal_slots / reveal_pieces: agents an origin reveals pieces to
+  // at once, and pieces per turn.
+  uint32_t reveal_slots = swarm::Settings{}.reveal_slots;
+  uint32_t reveal_pieces = swarm::Settings{}.reveal_pieces;
   // The engine's swarm.max_pieces_in_flight: pieces one node fetches at once over all links;
-  // 0 = no cap. Off by default: the cap fixes a collapse of the real engine under rate limits
-  // (whole-blob-in-flight, nothing shareable) that this fluid model never shows, and in the model
-  // it only idles links (bench/README.md, "Calibration").
-  uint32_t max_pieces_in_flight = 0;
+  // 0 = no cap.
+  uint32_t max_pieces_in_flight = swarm::Settings{}.max_pieces_in_flight;
   // Connections a node uploads to at once (others wait, first come first served); 0 = all of
   // them share the egress, as the engine does.
-  uint32_t upload_slots = 0;
+  uint32_t upload_slots = swarm::Settings{}.upload_slots;
   // What an agent asks the tracker for, and how often (swarm.announce_interval; starved interval).
   uint32_t num_want = 50;
   double announce_interval_sec = 5.0;

@@ -41,7 +41,7 @@ BlobSwarm::BlobSwarm(EngineContext& ctx, proto::Metainfo info, int fd)
       result_future_(result_promise_.get_future().share()) {
   if (ctx_.settings.is_origin) {
     reveals_ = std::make_unique<RevealPolicy>(info_.piece_count(), ctx_.settings.reveal_slots,
-                                              ctx_.settings.pipeline_pieces, rng_());
+                                              ctx_.settings.reveal_pieces, rng_());
   }
   stats_.pieces_done = info_.piece_count();
   result_set_ = true;
@@ -109,6 +109,7 @@ std::future<void> BlobSwarm::shutdown() {
     if (self->stopped_) return;
     self->stopped_ = true;
     self->timer_.cancel();
+    self->hot_.clear();
     for (auto& p : std::vector<PeerPtr>(self->peers_)) {
       self->say_and_close(p, wire::encode_bye(), "shutting down");
     }
@@ -412,6 +413,9 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
     if (reveals_ && !p->is_origin) reveals_->remove_peer(peer_key(p));
   }
   peers_.erase(std::remove(peers_.begin(), peers_.end(), p), peers_.end());
+  // A complete blob with nobody left to serve needs no pieces in memory (a peer that comes
+  // later is served from disk).
+  if (complete_ && peers_.empty()) hot_.clear();
   resume_uploads(upload_slots_.release(peer_key(p)));
   if (reveals_) reveal_granted();  // its turn, if it had one, passed on
   ctx_.connections.fetch_sub(1);
@@ -705,14 +709,14 @@ void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
     } catch (const std::exception& e) {
       error = e.what();
     }
-    asio::post(self->strand_, [self, piece, ok, from, dialed, source, error] {
-      self->on_verified(piece, ok, from, dialed, source, error);
+    asio::post(self->strand_, [self, piece, data, ok, from, dialed, source, error] {
+      self->on_verified(piece, data, ok, from, dialed, source, error);
     });
   });
   fill_requests(p);
 }
 
-void BlobSwarm::on_verified(uint32_t piece, bool ok, wire::PeerId from,
+void BlobSwarm::on_verified(uint32_t piece, BufferPtr data, bool ok, wire::PeerId from,
                             std::optional<PeerAddress> dialed, Source source, std::string error) {
   if (stopped_ || complete_) return;
   picker_->set_verifying(piece, false);
@@ -735,6 +739,7 @@ void BlobSwarm::on_verified(uint32_t piece, bool ok, wire::PeerId from,
   }
   if (picker_->have(piece)) return;  // an endgame duplicate lost the race
   last_progress_ = Clock::now();
+  hot_.put(piece, std::move(data), info_.piece_size(piece));
   piece_done(piece, source);
 }
 
@@ -866,18 +871,27 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   } else if (p->upload_queue.front().piece != r.piece) {
     resume_uploads(upload_slots_.rotate(peer_key(p)));  // a piece sent: the next in line's turn
   }
-  auto block = acquire_buffer(r.length);
-  try {
-    if (!read(info_.piece_offset(r.piece) + r.offset, block->data(), r.length,
-              block->capacity())) {
-      throw std::runtime_error("block not verified here");
+  // A piece still in memory is sent from its own buffer; any other block is read from disk.
+  BufferPtr block = hot_.get(r.piece);
+  size_t offset = r.offset;
+  if (block) {
+    ctx_.metrics.bytes_to_peers_from_memory.inc(r.length);
+  } else {
+    block = acquire_buffer(r.length);
+    offset = 0;
+    try {
+      if (!read(info_.piece_offset(r.piece) + r.offset, block->data(), r.length,
+                block->capacity())) {
+        throw std::runtime_error("block not verified here");
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), e.what());
+      return close(p, "local read error", false);
     }
-  } catch (const std::exception& e) {
-    spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), e.what());
-    return close(p, "local read error", false);
   }
   ++p->data_in_flight;
-  send(p, wire::encode_data_prefix(r.piece, r.offset, r.length), std::move(block));
+  send(p, wire::encode_data_prefix(r.piece, r.offset, r.length), std::move(block), offset,
+       r.length);
   ctx_.metrics.bytes_to_peers.inc(r.length);
   std::lock_guard lock(stats_mu_);
   uploaded_ += r.length;
@@ -921,9 +935,11 @@ PeerPtr BlobSwarm::find_peer(uint64_t key) const {
 
 // ---- writing ----------------------------------------------------------------------------------
 
-void BlobSwarm::send(const PeerPtr& p, std::string frame, BufferPtr payload) {
+void BlobSwarm::send(const PeerPtr& p, std::string frame, BufferPtr payload, size_t offset,
+                     size_t length) {
   if (p->closed || p->closing) return;
-  p->out.push_back({std::move(frame), std::move(payload)});
+  if (payload && length == 0) length = payload->size() - offset;
+  p->out.push_back({std::move(frame), std::move(payload), offset, length});
   if (!p->writing) do_write(p);
 }
 
@@ -933,7 +949,8 @@ void BlobSwarm::do_write(const PeerPtr& p) {
   size_t n = std::min(p->out.size(), kMaxFramesPerWrite);
   for (size_t i = 0; i < n; ++i) {
     buffers.push_back(asio::buffer(p->out[i].frame));
-    if (p->out[i].payload) buffers.push_back(asio::buffer(*p->out[i].payload));
+    const auto& f = p->out[i];
+    if (f.payload) buffers.push_back(asio::buffer(f.payload->data() + f.offset, f.length));
   }
   p->writing = n;
   asio::async_write(

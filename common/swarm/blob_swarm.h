@@ -13,6 +13,7 @@
 
 #include "common/store/partial_blob.h"
 #include "common/swarm/engine_context.h"
+#include "common/swarm/hot_pieces.h"
 #include "common/swarm/peer.h"
 #include "common/swarm/piece_picker.h"
 #include "common/swarm/reveal_policy.h"
@@ -92,7 +93,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void start_piece(const PeerPtr& p, uint32_t piece);
   void piece_received(const PeerPtr& p, uint32_t piece);
   enum class Source { kPeer, kOrigin, kFallback };
-  void on_verified(uint32_t piece, bool ok, proto::wire::PeerId from,
+  void on_verified(uint32_t piece, BufferPtr data, bool ok, proto::wire::PeerId from,
                    std::optional<PeerAddress> dialed, Source source, std::string error);
   void piece_done(uint32_t piece, Source source);
   void maybe_fallback();
@@ -119,7 +120,9 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   PeerPtr find_peer(uint64_t key) const;
 
   // Writing.
-  void send(const PeerPtr& p, std::string frame, BufferPtr payload = nullptr);
+  // Queues `frame`, then payload[offset, offset + length) if any (length 0: to its end).
+  void send(const PeerPtr& p, std::string frame, BufferPtr payload = nullptr, size_t offset = 0,
+            size_t length = 0);
   void do_write(const PeerPtr& p);
 
   // Housekeeping.
@@ -148,6 +151,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   std::set<proto::wire::PeerId> banned_;
   std::unique_ptr<RevealPolicy> reveals_;  // origins: whom to show which pieces
   UploadSlots upload_slots_{ctx_.settings.upload_slots};
+  HotPieces hot_{ctx_.settings.hot_piece_bytes};  // verified pieces served from memory
 
   // Streaming readers waiting for pieces [first, last] to be verified.
   struct RangeWaiter {

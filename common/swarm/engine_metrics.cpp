@@ -8,6 +8,9 @@ EngineMetrics::EngineMetrics(metrics::Registry& r, const std::string& p)
       bytes_from_origins(r.counter(p + "_bytes_from_origins_total",
                                    "Verified payload bytes received from origin seeders")),
       bytes_to_peers(r.counter(p + "_bytes_to_peers_total", "Payload bytes served to peers")),
+      bytes_to_peers_from_memory(
+          r.counter(p + "_bytes_to_peers_from_memory_total",
+                    "Payload bytes served to peers from verified pieces kept in memory")),
       bytes_from_fallback(r.counter(p + "_bytes_from_fallback_total",
                                     "Verified bytes fetched from the HTTP fallback (an origin)")),
       pieces_verified(r.counter(p + "_pieces_verified_total", "Pieces that passed SHA-256")),

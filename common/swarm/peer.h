@@ -73,7 +73,9 @@ struct Peer {
   // Writing: frames go out in order, several per syscall.
   struct OutFrame {
     std::string frame;
-    BufferPtr payload;  // DATA block, sent after `frame`
+    BufferPtr payload;  // DATA block, sent after `frame`: payload[offset, offset + length)
+    size_t offset = 0;
+    size_t length = 0;
   };
   std::deque<OutFrame> out;
   size_t writing = 0;  // frames of `out` in the current async_write

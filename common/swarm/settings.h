@@ -16,8 +16,13 @@ struct Settings {
   unsigned threads = 0;
   // Size of one REQUEST/DATA block. Pieces are fetched in blocks so a slow peer holds little.
   uint32_t block_size = 1u << 20;
-  // Pieces requested ahead from one peer: enough in flight to fill a fast link.
-  uint32_t pipeline_pieces = 4;
+  // Pieces requested ahead from one peer. One: the node's in-flight pieces (below) are then
+  // spread over as many peers, so one overloaded peer holds one of them, not all. With 4, a node
+  // that queued its whole in-flight allowance at a peer serving a dozen others waited 11-13 s for
+  // every piece's first byte and finished last (bench/README.md, "Stragglers").
+  uint32_t pipeline_pieces = 1;
+  // Origins: pieces shown to an agent per super-seeding turn (reveal_policy.h).
+  uint32_t reveal_pieces = 4;
   // Origins: agents shown pieces at once (super-seeding turns, see reveal_policy.h). A few
   // agents fed at full speed spread the blob faster, and with fewer duplicates, than every
   // connected agent fed a sliver of the origin's upload.
@@ -25,11 +30,14 @@ struct Settings {
   // Pieces of one blob being fetched at once, over all its peers. Kept small so each piece
   // arrives quickly and can be shared at once: a node that asks every peer for several pieces
   // splits its link over dozens of half-done pieces and has nothing to upload for a long time.
-  uint32_t max_pieces_in_flight = 4;
+  uint32_t max_pieces_in_flight = 6;
   // Requesters served at once per blob, one piece per turn (upload_slots.h says why); the rest
   // wait in line. 0 = all at once, the default: on the 50-agent benchmark 2 or 4 slots moved the
   // figures by less than run-to-run noise (bench/README.md), though the simulator favours 4.
   uint32_t upload_slots = 0;
+  // Verified pieces of each blob being fetched kept in memory, newest first, to serve peers
+  // without reading the file back (hot_pieces.h says why); 0 = always read from disk.
+  uint64_t hot_piece_bytes = 64ull << 20;
   // Outgoing connections this node opens per blob; incoming ones are capped by max_connections.
   uint32_t max_peers_per_blob = 8;
   // Hard cap on connections (incoming + outgoing) across all blobs on this node.

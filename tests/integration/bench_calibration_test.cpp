@@ -40,9 +40,9 @@ Runs run_both(const TempDir& dir) {
                    (dir / "run").string() + "' --json '" + (dir / "real.json").string() + "'",
                dir / "real.json", dir / "real.log");
   // The real origin is not rate-limited: neither is the simulated one. The harness's agents run
-  // the engine's default in-flight cap (swarm.max_pieces_in_flight = 4): so do the simulated ones.
+  // the engine's default settings, and so does the simulator when given no flags for them.
   r.sim = run(bin("fanout-sim") + " --nodes " + agents + " --size-mib " + size + " --node-mibps " +
-                  rate + " --origins 1 --origin-mibps 100000 --max-pieces-in-flight 4 --no-png" +
+                  rate + " --origins 1 --origin-mibps 100000 --no-png" +
                   " --json '" + (dir / "sim.json").string() + "'",
               dir / "sim.json", dir / "sim.log");
   r.logs = "real:\n" + slurp(dir / "real.log") + "\nsimulated:\n" + slurp(dir / "sim.log");

@@ -34,6 +34,7 @@ TEST(AgentConfig, Defaults) {
   EXPECT_EQ(c.swarm.block_size, engine_defaults.block_size);
   EXPECT_EQ(c.swarm.max_connections, engine_defaults.max_connections);
   EXPECT_EQ(c.swarm.peer_timeout, engine_defaults.peer_timeout);
+  EXPECT_EQ(c.swarm.hot_piece_bytes, 64u << 20);
   EXPECT_EQ(c.swarm.listen_host, "0.0.0.0");
   EXPECT_EQ(c.swarm.listen_port, 7201);
   EXPECT_FALSE(c.swarm.is_origin);
@@ -55,6 +56,7 @@ swarm:
   max_peers_per_blob: 12
   max_connections: 100
   max_queued_requests: 64
+  hot_pieces: 16MiB
   announce_interval: 2s
   peer_timeout: 500ms
   peer_backoff: 1m
@@ -70,6 +72,7 @@ swarm:
   EXPECT_EQ(c.swarm.max_peers_per_blob, 12u);
   EXPECT_EQ(c.swarm.max_connections, 100u);
   EXPECT_EQ(c.swarm.max_queued_requests, 64u);
+  EXPECT_EQ(c.swarm.hot_piece_bytes, 16u << 20);
   EXPECT_EQ(c.swarm.announce_interval, std::chrono::seconds(2));
   EXPECT_EQ(c.swarm.peer_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(c.swarm.peer_backoff, std::chrono::minutes(1));

@@ -77,7 +77,7 @@ TEST(OriginConfig, S3AndClusterKeys) {
       "pull: {part_size: 4MiB, concurrency: 3, max_attempts: 2}\n"
       "cluster: {self: o2, replicas: 1, origins: [{id: o1, url: 'http://h1:7100/'},"
       " {id: o2, url: 'http://h2:7100'}]}\n"
-      "cache_max_size: 10GiB\nreveal_slots: 3"));
+      "cache_max_size: 10GiB\nreveal_slots: 3\nreveal_pieces: 2"));
   EXPECT_EQ(c.object_store.type, "s3");
   EXPECT_EQ(c.object_store.addressing, "virtual");
   EXPECT_EQ(c.object_store.timeout, std::chrono::seconds(2));
@@ -92,6 +92,8 @@ TEST(OriginConfig, S3AndClusterKeys) {
   EXPECT_EQ(c.cluster.replicas, 1u);
   EXPECT_EQ(c.cache_max_size, 10ull << 30);
   EXPECT_EQ(c.reveal_slots, 3u);
+  EXPECT_EQ(c.reveal_pieces, 2u);
+  EXPECT_NE(error_of("reveal_pieces: 0").find("reveal_pieces"), std::string::npos);
   EXPECT_NE(error_of("reveal_slots: 0").find("reveal_slots"), std::string::npos);
   EXPECT_NE(error_of("object_store: {type: s3, endpoint: 'http://x'}").find("object_store.bucket"),
             std::string::npos);

@@ -123,6 +123,43 @@ TEST(EngineFeaturesTest, OneUploadSlotStillServesEveryLeecher) {
   EXPECT_EQ(seed.em.bytes_to_peers.value(), 3 * info.size);
 }
 
+// A relay node passes on what it fetched: with pieces kept in memory every block it serves
+// comes from the verified buffer it received (no disk read), and without, all from disk. The far
+// leecher knows only the relay, and gets the same bytes either way.
+TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
+  for (uint64_t hot : {uint64_t{64} << 20, uint64_t{0}}) {
+    SCOPED_TRACE("hot_piece_bytes " + std::to_string(hot));
+    test::TempDir dir;
+    Digest digest = test::write_random_file(dir / "blob", 24 << 20);
+    auto info = metainfo_of(dir / "blob");
+    Settings seed_settings = local();
+    seed_settings.egress_bytes_per_sec = 32 << 20;  // so the far leecher follows the relay
+    Node seed(dir / "seed", seed_settings);
+    seed.engine.seed(info, dir / "blob");
+    Settings relay_settings = local();
+    relay_settings.hot_piece_bytes = hot;
+    Node relay(dir / "relay", relay_settings);
+    Node far(dir / "far", local());
+    auto relayed = relay.engine.fetch(info, relay.store);
+    auto result = far.engine.fetch(info, far.store);
+    relay.engine.add_peers(digest, {seed.address()});
+    far.engine.add_peers(digest, {relay.address()});
+    for (auto* r : {&relayed, &result}) {
+      ASSERT_EQ(r->wait_for(30s), std::future_status::ready);
+      FetchResult got = r->get();
+      ASSERT_TRUE(got.ok) << got.error;
+      EXPECT_EQ(Sha256::of_file(got.path), digest);
+    }
+    EXPECT_GE(relay.em.bytes_to_peers.value(), info.size);
+    if (hot > 0) {
+      EXPECT_EQ(relay.em.bytes_to_peers_from_memory.value(), relay.em.bytes_to_peers.value())
+          << "the whole blob fits in memory: no block should have come from disk";
+    } else {
+      EXPECT_EQ(relay.em.bytes_to_peers_from_memory.value(), 0u);
+    }
+  }
+}
+
 TEST(EngineFeaturesTest, PrioritizedRangeIsReadableBeforeTheBlobCompletes) {
   test::TempDir dir;
   Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 10 pieces

@@ -503,7 +503,8 @@ int run_fanout(const Options& o) {
     j["cpu_cores"] = cores;
     j["cpu_busy_share"] = (agent_cpu + origin_cpu + tracker_cpu) / (swarm.wall_sec * cores);
     // The agents' disk traffic, in copies of the blob per agent: 1 written is the least; reads
-    // are pieces served to peers that were no longer in memory.
+    // are the whole-blob hash at commit reading pieces back (up to 1 copy) and pieces served to
+    // peers that were no longer in memory.
     j["disk_read_copies_per_agent"] = disk_read / double(size) / o.agents;
     j["disk_write_copies_per_agent"] = disk_written / double(size) / o.agents;
     j["disk_mib_per_sec"] = (disk_read + disk_written) / swarm.wall_sec / (1 << 20);

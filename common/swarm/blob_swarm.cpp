@@ -739,7 +739,7 @@ void BlobSwarm::on_verified(uint32_t piece, BufferPtr data, bool ok, wire::PeerI
   }
   if (picker_->have(piece)) return;  // an endgame duplicate lost the race
   last_progress_ = Clock::now();
-  hot_.put(piece, std::move(data), info_.piece_size(piece));
+  hot_.put(piece, std::move(data));
   piece_done(piece, source);
 }
 

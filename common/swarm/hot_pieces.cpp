@@ -2,19 +2,21 @@
 
 namespace fanout::swarm {
 
-void HotPieces::put(uint32_t piece, BufferPtr data, size_t size) {
-  if (!data || size > capacity_) return;
+void HotPieces::put(uint32_t piece, BufferPtr data) {
+  if (!data) return;
+  size_t size = data->size();
+  if (size > capacity_) return;
   if (auto it = index_.find(piece); it != index_.end()) {
-    bytes_ -= it->second->size;
+    bytes_ -= it->second->data->size();
     lru_.erase(it->second);
     index_.erase(it);
   }
   while (bytes_ + size > capacity_ && !lru_.empty()) {
-    bytes_ -= lru_.back().size;
+    bytes_ -= lru_.back().data->size();
     index_.erase(lru_.back().piece);
     lru_.pop_back();
   }
-  lru_.push_front({piece, std::move(data), size});
+  lru_.push_front({piece, std::move(data)});
   index_[piece] = lru_.begin();
   bytes_ += size;
 }

@@ -4,8 +4,8 @@
 //
 // The piece a node just verified is the one its neighbours ask for next: rarest-first makes
 // every new piece the rarest there is. Served from the file, each piece is written once and read
-// back once per upload, and in the 50-agent benchmark those reads were half of a disk that was
-// saturated (bench/README.md). Kept as the buffer it arrived in, it costs no copy at all.
+// back once per upload: in the 50-agent benchmark, about a third of the traffic of a disk that
+// was saturated (bench/README.md). Kept as the buffer it arrived in, it costs no copy at all.
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -20,9 +20,10 @@ class HotPieces {
   // Keeps pieces up to `capacity_bytes` in all; 0 keeps none.
   explicit HotPieces(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
-  // Adds a verified piece (its buffer is shared, not copied), dropping the least recently used
-  // ones beyond the capacity. A piece larger than the capacity is not kept.
-  void put(uint32_t piece, BufferPtr data, size_t size);
+  // Adds a verified piece (its buffer is shared, not copied; its size() is the piece's), dropping
+  // the least recently used ones beyond the capacity. A piece larger than the capacity is not
+  // kept.
+  void put(uint32_t piece, BufferPtr data);
   // The piece's buffer, or null; a hit makes it the most recently used.
   BufferPtr get(uint32_t piece);
   // Drops everything (the blob went on disk for good, or the swarm stops).
@@ -35,7 +36,6 @@ class HotPieces {
   struct Entry {
     uint32_t piece;
     BufferPtr data;
-    size_t size;
   };
   size_t capacity_;
   size_t bytes_ = 0;

@@ -51,7 +51,8 @@ AgentServer::AgentServer(BlobFetcher& fetcher, metrics::Registry& registry, Agen
 }
 
 void AgentServer::head_blob(const Digest& digest, httplib::Response& res) {
-  // The CAS publishes a blob only once its bytes hash to its name: present means verified.
+  // The CAS publishes a blob only once it is verified (every piece, or its whole hash): present
+  // means verified.
   auto size = fetcher_.cas().size_of(digest);
   if (!size) {
     res.status = 404;

@@ -34,6 +34,7 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   r.get_duration("announce_interval", s.announce_interval);
   r.get_duration("peer_timeout", s.peer_timeout);
   r.get_duration("peer_backoff", s.peer_backoff);
+  r.get_duration("peer_rate_trust", s.peer_rate_trust);
   r.get_size("ingress_rate", s.ingress_bytes_per_sec);
   r.get_size("egress_rate", s.egress_bytes_per_sec);
   r.get_duration("fallback_after", s.fallback_after);
@@ -51,6 +52,7 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   check_positive("swarm.max_queued_requests", s.max_queued_requests);
   check_positive("swarm.announce_interval", s.announce_interval.count());
   check_positive("swarm.peer_timeout", s.peer_timeout.count());
+  check_positive("swarm.peer_rate_trust", s.peer_rate_trust.count());
   check_positive("swarm.fallback_after", s.fallback_after.count());
 }
 
@@ -106,6 +108,7 @@ AgentConfig AgentConfig::read(const YAML::Node& root) {
   r.get("cache_dir", c.cache_dir);
   read_cache(r.child("cache"), c.cache);
   r.get("direct_io", c.direct_io);
+  r.get("whole_blob_hash", c.whole_blob_hash);
   r.get("watch", c.watch);
   r.get_duration("watch_interval", c.watch_interval);
   r.get_duration("fetch_timeout", c.fetch_timeout);

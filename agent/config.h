@@ -46,6 +46,11 @@ struct AgentConfig {
   // allows it: new page-cache pages cost more than the network on VMs, and a rollout does not
   // evict the serving process's pages. false: through the page cache.
   bool direct_io = true;
+  // A fetched blob is published once every piece matched the metainfo (which an origin bound to
+  // the digest after hashing the bytes). true: the whole blob is hashed again, in order, and
+  // must equal the digest as well: a second SHA-256 pass over every byte, sequential, so one
+  // blob cannot complete faster than one core hashes (BlobStore::set_whole_blob_hash).
+  bool whole_blob_hash = false;
   // Aliases kept warm, "MODEL@ALIAS": each new version is pulled when the alias moves, and the
   // previous one stays pinned for a rollback.
   std::vector<std::string> watch;
@@ -58,8 +63,9 @@ struct AgentConfig {
   std::string log_level = "info";
   // swarm.threads, swarm.block_size, swarm.pipeline_pieces, swarm.max_peers_per_blob,
   // swarm.max_connections, swarm.max_queued_requests, swarm.announce_interval,
-  // swarm.peer_timeout, swarm.peer_backoff, swarm.fallback_after, and swarm.ingress_rate and
-  // swarm.egress_rate (bytes per second, 0 = unlimited: Settings::*_bytes_per_sec).
+  // swarm.peer_timeout, swarm.peer_backoff, swarm.peer_rate_trust, swarm.fallback_after, and
+  // swarm.ingress_rate and swarm.egress_rate (bytes per second, 0 = unlimited:
+  // Settings::*_bytes_per_sec).
   // listen_host/listen_port and advertise_host come from peer_listen and advertise_host above.
   swarm::Settings swarm;
 

@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
 
     BlobStore cas(config.cache_dir);
     cas.set_direct_io(config.direct_io);
+    cas.set_whole_blob_hash(config.whole_blob_hash);
     const std::filesystem::path models_dir = std::filesystem::path(config.cache_dir) / "models";
     agent::BlobCache cache(cas, config.cache, metrics,
                            {.before_evict = [&engine](const Digest& d) { engine.remove(d); },

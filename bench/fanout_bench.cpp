@@ -64,6 +64,12 @@ uint16_t free_port() {
   }
 }
 
+struct CpuTimes {
+  double user = 0, system = 0;
+  double minor_faults = 0;  // first touches of fresh pages, ~13-55 us each on the VMs we use
+  double total() const { return user + system; }
+};
+
 // One fanout binary: its own log, SIGKILL when we die (PR_SET_PDEATHSIG), SIGTERM on stop.
 class Process {
  public:
@@ -111,24 +117,27 @@ class Process {
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
-  // utime + stime in seconds, from /proc/<pid>/stat (0 once the process is gone).
-  double cpu_seconds() const {
+  // utime and stime in seconds, from /proc/<pid>/stat (0 once the process is gone).
+  CpuTimes cpu_times() const {
     std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
     std::string text((std::istreambuf_iterator<char>(in)), {});
     auto close = text.rfind(')');
-    if (close == std::string::npos) return 0;
+    if (close == std::string::npos) return {};
     std::istringstream fields(text.substr(close + 2));
     std::string f;
-    double utime = 0, stime = 0;
+    double utime = 0, stime = 0, minflt = 0;
     for (int i = 3; fields >> f; ++i) {
+      if (i == 10) minflt = std::stod(f);
       if (i == 14) utime = std::stod(f);
       if (i == 15) {
         stime = std::stod(f);
         break;
       }
     }
-    return (utime + stime) / double(::sysconf(_SC_CLK_TCK));
+    double tick = double(::sysconf(_SC_CLK_TCK));
+    return {utime / tick, stime / tick, minflt};
   }
+  double cpu_seconds() const { return cpu_times().total(); }
   // Bytes this process made the block layer read and write, from /proc/<pid>/io.
   std::pair<double, double> disk_bytes() const {
     std::ifstream in("/proc/" + std::to_string(pid_) + "/io");
@@ -432,10 +441,10 @@ int run_fanout(const Options& o) {
     }
     std::cerr << "swarm: " << o.agents << " agents fetch at once\n";
     auto before = origin_counters();
-    std::vector<double> cpu_before;
+    std::vector<CpuTimes> cpu_before;
     std::pair<double, double> disk_before{0, 0};
     for (auto& a : agents) {
-      cpu_before.push_back(a.process->cpu_seconds());
+      cpu_before.push_back(a.process->cpu_times());
       auto d = a.process->disk_bytes();
       disk_before.first += d.first, disk_before.second += d.second;
     }
@@ -446,13 +455,17 @@ int run_fanout(const Options& o) {
     for (auto& a : agents) urls.push_back(a.url());
     Phase swarm = fetch_all(urls, blob_path, 0, size, DoneAt::kAnswer);
     auto after = origin_counters();
-    double agent_cpu = 0;
+    CpuTimes agent_times;
     double disk_read = -disk_before.first, disk_written = -disk_before.second;
     for (size_t i = 0; i < agents.size(); ++i) {
-      agent_cpu += agents[i].process->cpu_seconds() - cpu_before[i];
+      CpuTimes t = agents[i].process->cpu_times();
+      agent_times.user += t.user - cpu_before[i].user;
+      agent_times.system += t.system - cpu_before[i].system;
+      agent_times.minor_faults += t.minor_faults - cpu_before[i].minor_faults;
       auto d = agents[i].process->disk_bytes();
       disk_read += d.first, disk_written += d.second;
     }
+    double agent_cpu = agent_times.total();
     double origin_cpu = -origin_cpu_before;
     for (auto& s : origins) origin_cpu += s.process->cpu_seconds();
     double tracker_cpu = tracker.process->cpu_seconds() - tracker_cpu_before;
@@ -498,6 +511,10 @@ int run_fanout(const Options& o) {
     j["fluid_limit_ratio"] = fluid;
     j["swarm_wall_seconds"] = swarm.wall_sec;
     j["cpu_seconds_agents"] = agent_cpu;
+    // User: hashing, the engine, copies into buffers; system: sockets, disk, page cache.
+    j["cpu_seconds_agents_user"] = agent_times.user;
+    j["cpu_seconds_agents_system"] = agent_times.system;
+    j["page_faults_per_agent"] = agent_times.minor_faults / o.agents;
     j["cpu_seconds_origins"] = origin_cpu;
     j["cpu_seconds_tracker"] = tracker_cpu;
     j["cpu_cores"] = cores;
@@ -530,9 +547,10 @@ int run_fanout(const Options& o) {
         j["origin_egress_copies"].get<double>(), j["object_store_copies"].get<double>(), o.origins,
         s.unfinished);
     std::printf(
-        "  CPU during the swarm: agents %.1f s, origins %.1f s, tracker %.1f s over "
-        "%.1f s wall on %u cores (%.0f%% busy)\n",
-        agent_cpu, origin_cpu, tracker_cpu, swarm.wall_sec, cores,
+        "  CPU during the swarm: agents %.1f s (user %.1f, system %.1f; %.0f page faults each), "
+        "origins %.1f s, tracker %.1f s over %.1f s wall on %u cores (%.0f%% busy)\n",
+        agent_cpu, agent_times.user, agent_times.system, agent_times.minor_faults / o.agents,
+        origin_cpu, tracker_cpu, swarm.wall_sec, cores,
         100 * j["cpu_busy_share"].get<double>());
     std::printf(
         "  disk during the swarm: agents read %.2f and wrote %.2f copies each (%.0f MiB/s in "

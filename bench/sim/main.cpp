@@ -43,7 +43,10 @@ int main(int argc, char** argv) {
                  "Pieces an origin shows an agent per turn (engine swarm.reveal_pieces)")
       ->capture_default_str();
   app.add_option("--max-pieces-in-flight", c.max_pieces_in_flight,
-                 "Pieces one node fetches at once over all links (0 = no cap)")
+                 "Pieces one node fetches at once from agents (0 = no cap)")
+      ->capture_default_str();
+  app.add_option("--peer-rate-trust", c.peer_rate_trust_sec,
+                 "Seconds a link's measured speed ranks it (engine swarm.peer_rate_trust)")
       ->capture_default_str();
   app.add_option("--max-connections", c.max_connections, "Connections per node")
       ->capture_default_str();
@@ -104,6 +107,7 @@ int main(int argc, char** argv) {
   j["origin_bytes_per_sec"] = origin_up;
   j["peers_per_node"] = c.peers_per_node;
   j["upload_slots"] = c.upload_slots;
+  j["peer_rate_trust_sec"] = c.peer_rate_trust_sec;
   j["pipeline_pieces"] = c.pipeline_pieces;
   j["reveal_pieces"] = c.reveal_pieces;
   j["max_pieces_in_flight"] = c.max_pieces_in_flight;

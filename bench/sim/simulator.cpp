@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/swarm/peer_rate.h"
 #include "common/swarm/piece_picker.h"
 #include "common/swarm/reveal_policy.h"
 #include "proto/metainfo.h"
@@ -22,7 +23,8 @@ constexpr uint32_t kNone = UINT32_MAX;
 
 struct Request {
   uint32_t piece;
-  double done;  // bytes received so far
+  double done;   // bytes received so far
+  double asked;  // when it was requested
 };
 
 // One direction of a connection: `from` uploads to `to`, serving `to`'s requests in order.
@@ -32,6 +34,7 @@ struct Link {
   bool starved = false;   // the last fill found nothing to ask for
   bool has_slot = false;  // holds one of the uploader's upload slots
   double rate = 0;
+  swarm::PieceRate piece_rate;  // how fast its pieces arrived (the engine's Peer::rate)
 };
 
 struct Conn {
@@ -57,7 +60,7 @@ struct Node {
   std::unordered_set<uint32_t> known_set;
   std::unordered_map<uint32_t, double> retry_after;
   uint32_t outgoing = 0;
-  uint32_t in_flight = 0;  // requests queued on all links into this node
+  uint32_t in_flight = 0;  // requests queued on all links from agents into this node
   uint64_t sent = 0;
   // Origins: the engine's super-seeding policy, keyed by connection.
   std::unique_ptr<swarm::RevealPolicy> reveals;
@@ -110,6 +113,7 @@ class Simulation {
     double next_sample = 0;
     double sample_every = std::max(tick_, double(c_.size_bytes) / c_.node_down_bytes_per_sec / 40);
     for (now_ = 0; completed_ < c_.nodes && now_ < limit_; now_ += tick_) {
+      now_in_tick_ = now_;  // requests made outside advance() are stamped with the tick's start
       for (uint32_t i = c_.origins; i < nodes_.size(); ++i) {
         Node& n = nodes_[i];
         if (!n.started && now_ >= n.start_at) n.started = true;
@@ -259,7 +263,7 @@ class Simulation {
       for (const auto& r : in.queue) {
         if (!s.complete) s.picker->stopped(r.piece);
       }
-      s.in_flight -= static_cast<uint32_t>(in.queue.size());
+      if (!nodes_[peer].origin) s.in_flight -= static_cast<uint32_t>(in.queue.size());
       in.queue.clear();
       release_slot(in);
       if (s.origin) {
@@ -300,8 +304,9 @@ class Simulation {
     };
     if (from_origin && c.revealed.empty()) return;
     bool was_idle = in.queue.empty();
+    // Requests to origins are outside the cap, as in the engine.
     while (in.queue.size() < c_.pipeline_pieces &&
-           (c_.max_pieces_in_flight == 0 || s.in_flight < c_.max_pieces_in_flight)) {
+           (from_origin || c_.max_pieces_in_flight == 0 || s.in_flight < c_.max_pieces_in_flight)) {
       ++result_.picks;
       auto piece = s.picker->pick(peer_has, from_origin);
       if (!piece) {
@@ -314,18 +319,22 @@ class Simulation {
       }
       in.starved = false;
       s.picker->started(*piece);
-      in.queue.push_back({*piece, 0});
-      ++s.in_flight;
+      in.queue.push_back({*piece, 0, now_in_tick_});
+      if (!from_origin) ++s.in_flight;
     }
     if (was_idle && !in.queue.empty()) take_slot(k, self == c.a);
   }
 
+  // Every link, fastest first (BlobSwarm::fill_all, swarm/peer_rate.h).
   void fill_all(uint32_t self) {
     std::vector<uint32_t> ks;
-    for (auto& [peer, k] : nodes_[self].conn_to) ks.push_back(k);
-    std::shuffle(ks.begin(), ks.end(), rng_);
-    for (uint32_t k : ks) {
-      if (conns_[k].into(self).queue.size() < c_.pipeline_pieces) fill(self, k);
+    std::vector<double> ranks;
+    for (auto& [peer, k] : nodes_[self].conn_to) {
+      ks.push_back(k);
+      ranks.push_back(conns_[k].into(self).piece_rate.rank(now_in_tick_, c_.peer_rate_trust_sec));
+    }
+    for (size_t i : swarm::fastest_first(ranks, rng_)) {
+      if (conns_[ks[i]].into(self).queue.size() < c_.pipeline_pieces) fill(self, ks[i]);
     }
   }
 
@@ -346,16 +355,14 @@ class Simulation {
     if (s.picker->have(piece)) return;  // an endgame duplicate lost the race
     s.picker->set_have(piece);
     // Cancel the other copies of this piece (endgame duplicates).
-    bool cancelled = false;
     for (auto& [peer, other] : s.conn_to) {
       if (other == k) continue;
       Link& in = conns_[other].into(self);
       for (auto it = in.queue.begin(); it != in.queue.end(); ++it) {
         if (it->piece != piece) continue;
         in.queue.erase(it);
-        --s.in_flight;
+        if (!nodes_[peer].origin) --s.in_flight;
         s.picker->stopped(piece);
-        cancelled = true;
         if (in.queue.empty()) release_slot(in);
         break;
       }
@@ -373,10 +380,8 @@ class Simulation {
       }
     }
     if (s.picker->complete()) return complete(self);
-    fill(self, k);
-    // Under the in-flight cap a finished piece frees a place any link may take (the engine
-    // then fills every peer, in shuffled order).
-    if (cancelled || c_.max_pieces_in_flight > 0) fill_all(self);
+    // The free place goes to the fastest link, not back to this one (BlobSwarm::piece_received).
+    fill_all(self);
   }
 
   void complete(uint32_t self) {
@@ -506,8 +511,9 @@ class Simulation {
       spent += need;
       u.sent += static_cast<uint64_t>(need);
       uint32_t piece = r.piece;
+      double asked = r.asked;
       l.queue.pop_front();
-      --nodes_[l.to].in_flight;
+      if (!u.origin) --nodes_[l.to].in_flight;
       // A slot is held for one piece: with others waiting, the link goes to the back of the line.
       if (l.queue.empty()) {
         release_slot(l);
@@ -516,6 +522,8 @@ class Simulation {
         take_slot(k, into_a);
       }
       now_in_tick_ = now_ + spent / l.rate;
+      l.piece_rate.sample(piece_size(piece), now_in_tick_ - asked, now_in_tick_,
+                          c_.peer_rate_trust_sec);
       piece_done(l.to, k, piece);
     }
   }

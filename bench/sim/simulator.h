@@ -8,6 +8,8 @@
 // What is modelled after the engine (common/swarm/blob_swarm.cpp) and the tracker:
 //   - piece choice: the engine's own swarm::PiecePicker (rarest first, origins only for pieces no
 //     agent peer holds, endgame duplicates), called exactly as BlobSwarm::fill_requests calls it;
+//   - whom to ask: links offered free request places fastest first by the engine's own
+//     swarm::PieceRate, requests to origins outside the in-flight cap, as BlobSwarm does;
 //   - peer choice: the tracker's own tracker::PeerSelector on every announce (origins offered
 //     until a few agents seed, locality shares), from a candidate pool like the PeerStore's;
 //   - connections: up to peers_per_node outgoing per node, capped total per node, seeders dial
@@ -49,6 +51,9 @@ struct SimConfig {
   // Connections a node uploads to at once (others wait, first come first served); 0 = all of
   // them share the egress, as the engine does.
   uint32_t upload_slots = swarm::Settings{}.upload_slots;
+  // The engine's swarm.peer_rate_trust: how long a link's measured piece rate ranks it.
+  double peer_rate_trust_sec =
+      std::chrono::duration<double>(swarm::Settings{}.peer_rate_trust).count();
   // What an agent asks the tracker for, and how often (swarm.announce_interval; starved interval).
   uint32_t num_want = 50;
   double announce_interval_sec = 5.0;

@@ -68,10 +68,10 @@ std::unique_ptr<PartialBlob> BlobStore::open_partial(const Digest& digest, uint6
 }
 
 fs::path BlobStore::publish(const Digest& digest, const fs::path& tmp, int fd,
-                            const Digest& actual) const {
-  if (actual != digest) {
+                            const std::optional<Digest>& actual) const {
+  if (actual && *actual != digest) {
     fs::remove(tmp);
-    throw CorruptBlobError("blob " + digest.str() + ": bytes hash to " + actual.str() +
+    throw CorruptBlobError("blob " + digest.str() + ": bytes hash to " + actual->str() +
                            "; not stored");
   }
   fileio::fsync_or_throw(fd, tmp);

@@ -1,7 +1,8 @@
 #pragma once
 // The content-addressed store: blobs/sha256/<2 hex>/<64 hex>. A blob is written to a temp file,
 // fsynced, verified against its name, made read-only and renamed into place; a blob whose bytes
-// do not hash to its name is never published.
+// do not hash to its name is never published. (A partial blob may instead be verified piece by
+// piece against the metainfo bound to its name: set_whole_blob_hash.)
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -56,6 +57,13 @@ class BlobStore {
   // (see direct_io.h). On by default; off makes every piece go through the page cache.
   void set_direct_io(bool on) { direct_io_ = on; }
   bool direct_io() const { return direct_io_; }
+  // Partial blobs also hash the whole blob, in order, and publish only if it equals the digest
+  // (on by default). Off, a partial blob is published on its pieces alone: each was checked
+  // against the metainfo an origin bound to this digest after hashing the bytes itself
+  // (DESIGN.md), so the second pass over every byte, and the read-back of pieces that arrived
+  // ahead of the in-order frontier, buy a check on our own code and disk rather than on peers.
+  void set_whole_blob_hash(bool on) { whole_blob_hash_ = on; }
+  bool whole_blob_hash() const { return whole_blob_hash_; }
   std::filesystem::path path_of(const Digest& digest) const;
   bool contains(const Digest& digest) const;
   std::optional<uint64_t> size_of(const Digest& digest) const;
@@ -68,15 +76,17 @@ class BlobStore {
   std::unique_ptr<PartialBlob> open_partial(const Digest& digest, uint64_t size,
                                             uint32_t piece_length,
                                             std::vector<Digest::Bytes> piece_hashes) const;
-  // Publishes a file already in the store's tmp/ after checking its hash; used by PartialBlob.
+  // Publishes a file already in the store's tmp/ after checking its hash (`actual`; none when
+  // the caller verified every piece instead, see set_whole_blob_hash); used by PartialBlob.
   std::filesystem::path publish(const Digest& digest, const std::filesystem::path& tmp,
-                                int fd, const Digest& actual) const;
+                                int fd, const std::optional<Digest>& actual) const;
   std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
   std::filesystem::path partial_dir() const { return root_ / "partial"; }
 
  private:
   std::filesystem::path root_;
   bool direct_io_ = true;
+  bool whole_blob_hash_ = true;
 };
 
 }  // namespace fanout

@@ -90,6 +90,7 @@ bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) 
 }
 
 void PartialBlob::advance_frontier_locked(uint32_t index, const uint8_t* data) {
+  if (!store_.whole_blob_hash()) return;
   if (index == frontier_) {
     frontier_hash_.update(data, piece_size(index));
     ++frontier_;
@@ -145,7 +146,9 @@ fs::path PartialBlob::commit() {
   std::error_code ec;
   fs::remove(bitmap_path_, ec);
   finished_ = true;
-  return store_.publish(digest_, tmp, fd_, frontier_hash_.finish());
+  std::optional<Digest> actual;
+  if (store_.whole_blob_hash()) actual = frontier_hash_.finish();
+  return store_.publish(digest_, tmp, fd_, actual);
 }
 
 void PartialBlob::discard() {

@@ -1,8 +1,8 @@
 #pragma once
 // A blob being downloaded piece by piece, in any order. Only pieces the caller has verified are
-// written, so the partial file never holds an unverified byte. The sha256 of the whole blob is
-// computed over the contiguous prefix as it grows, so commit() costs no extra pass in the common
-// in-order case; commit() publishes only if that hash equals the digest.
+// written, so the partial file never holds an unverified byte. Unless the store says otherwise
+// (BlobStore::set_whole_blob_hash), the sha256 of the whole blob is computed over the contiguous
+// prefix as it grows, and commit() publishes only if that hash equals the digest.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -44,7 +44,7 @@ class PartialBlob {
   int fd() const { return fd_; }
 
   // Publishes into the store; throws CorruptBlobError (and discards the file) if the whole-blob
-  // hash does not match the digest, StoreError if pieces are missing.
+  // hash (when kept) does not match the digest, StoreError if pieces are missing.
   std::filesystem::path commit();
   // Removes the partial file and its bitmap.
   void discard();

@@ -28,6 +28,14 @@ constexpr std::chrono::seconds kLastWordTimeout{2};
 std::string short_id(const wire::PeerId& id) {
   return to_hex(id.data(), 4);
 }
+
+// PieceRate works in seconds as doubles (the simulator shares it).
+double seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+double seconds(std::chrono::steady_clock::time_point t) {
+  return seconds(t.time_since_epoch());
+}
 }  // namespace
 
 BlobSwarm::BlobSwarm(EngineContext& ctx, proto::Metainfo info, int fd)
@@ -402,7 +410,7 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
   if (picker_) {
     for (auto& [piece, pending] : p->downloading) picker_->stopped(piece);
   }
-  pieces_in_flight_ -= static_cast<uint32_t>(p->downloading.size());
+  if (!p->is_origin) pieces_in_flight_ -= static_cast<uint32_t>(p->downloading.size());
   p->downloading.clear();
   if (p->hello_received) {
     for (uint32_t i = 0; i < info_.piece_count(); ++i) {
@@ -631,10 +639,14 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
 // ---- fetching ---------------------------------------------------------------------------------
 
 void BlobSwarm::fill_all() {
-  // In random order, so no peer (the origin, say) is always offered the free slots first.
-  std::vector<PeerPtr> order(peers_);
-  std::shuffle(order.begin(), order.end(), rng_);
-  for (auto& p : order) fill_requests(p);
+  // Fastest peers first (peer_rate.h); copied, as filling may close a peer.
+  double now = seconds(Clock::now());
+  double trust = seconds(ctx_.settings.peer_rate_trust);
+  std::vector<double> ranks;
+  ranks.reserve(peers_.size());
+  for (const auto& p : peers_) ranks.push_back(p->rate.rank(now, trust));
+  std::vector<PeerPtr> peers(peers_);
+  for (size_t i : fastest_first(ranks, rng_)) fill_requests(peers[i]);
 }
 
 void BlobSwarm::fill_requests(const PeerPtr& p) {
@@ -646,7 +658,7 @@ void BlobSwarm::fill_requests(const PeerPtr& p) {
   };
   auto fetching = [&](uint32_t i) { return p->downloading.count(i) > 0; };
   while (p->downloading.size() < ctx_.settings.pipeline_pieces &&
-         pieces_in_flight_ < ctx_.settings.max_pieces_in_flight) {
+         (p->is_origin || pieces_in_flight_ < ctx_.settings.max_pieces_in_flight)) {
     auto piece = picker_->pick(peer_has, p->is_origin);
     if (!piece) piece = picker_->pick_endgame(peer_has, fetching, p->is_origin);
     if (!piece) break;
@@ -669,7 +681,7 @@ void BlobSwarm::start_piece(const PeerPtr& p, uint32_t piece) {
   pending.blocks_left = block_count(piece);
   pending.got.assign(pending.blocks_left, 0);
   p->downloading.emplace(piece, std::move(pending));
-  ++pieces_in_flight_;
+  if (!p->is_origin) ++pieces_in_flight_;
   std::string frames;
   for (uint32_t b = 0; b < block_count(piece); ++b) {
     frames += wire::encode_request({piece, b * ctx_.settings.block_size, block_size(piece, b)});
@@ -686,15 +698,18 @@ void BlobSwarm::cancel_piece(const PeerPtr& p, uint32_t piece) {
     frames += wire::encode_cancel({piece, b * ctx_.settings.block_size, block_size(piece, b)});
   }
   p->downloading.erase(it);
-  --pieces_in_flight_;
+  if (!p->is_origin) --pieces_in_flight_;
   picker_->stopped(piece);
   if (!frames.empty()) send(p, std::move(frames));
 }
 
 void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
   auto node = p->downloading.extract(piece);
-  --pieces_in_flight_;
+  if (!p->is_origin) --pieces_in_flight_;
   auto data = node.mapped().data;
+  auto arrived = Clock::now();
+  p->rate.sample(data->size(), seconds(arrived - node.mapped().asked), seconds(arrived),
+                 seconds(ctx_.settings.peer_rate_trust));
   // Until verification reports back the piece is asked of no one else.
   picker_->stopped(piece);
   picker_->set_verifying(piece, true);
@@ -713,7 +728,7 @@ void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
       self->on_verified(piece, data, ok, from, dialed, source, error);
     });
   });
-  fill_requests(p);
+  fill_all();  // the free place goes to the fastest peer, not back to this one
 }
 
 void BlobSwarm::on_verified(uint32_t piece, BufferPtr data, bool ok, wire::PeerId from,
@@ -774,7 +789,8 @@ void BlobSwarm::piece_done(uint32_t piece, Source source) {
   fill_all();
 }
 
-// Every piece is verified: publish into the CAS on the disk pool (whole-blob hash, fsync, rename).
+// Every piece is verified: publish into the CAS on the disk pool (fsync, rename; the whole-blob
+// hash too where the store keeps it).
 void BlobSwarm::commit() {
   committing_ = true;
   asio::post(ctx_.disk, [self = shared_from_this(), partial = partial_] {

@@ -139,7 +139,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   int seed_fd_ = -1;
   std::shared_ptr<PartialBlob> partial_;
   std::unique_ptr<PiecePicker> picker_;  // only while fetching
-  uint32_t pieces_in_flight_ = 0;        // entries of every peer's `downloading`
+  uint32_t pieces_in_flight_ = 0;  // entries of every agent peer's `downloading` (not origins')
   bool complete_ = false;
   bool committing_ = false;
   bool stopped_ = false;

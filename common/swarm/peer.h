@@ -16,6 +16,7 @@
 
 #include "common/swarm/buffer.h"
 #include "common/swarm/peer_discovery.h"
+#include "common/swarm/peer_rate.h"
 #include "proto/peer_wire.h"
 
 namespace fanout::swarm {
@@ -63,8 +64,10 @@ struct Peer {
     BufferPtr data;
     std::vector<uint8_t> got;  // per block
     uint32_t blocks_left = 0;
+    Clock::time_point asked = Clock::now();
   };
   std::map<uint32_t, Pending> downloading;
+  PieceRate rate;  // how fast its recent pieces arrived: the fastest peers are asked first
 
   // Serving.
   std::deque<proto::wire::Request> upload_queue;

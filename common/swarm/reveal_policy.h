@@ -8,9 +8,13 @@
 //     several times (fanout-sim: p99 1.82, 1.6 copies at 1,000 nodes);
 //   - a turn is `per_turn` pieces; it ends when the agent holds all of them (from the origin or
 //     from anyone), and the slot passes on; with nobody waiting the agent starts another turn;
-//   - the piece shown is the one fewest connected agents hold or have been shown; a piece shown
-//     to another agent that nobody holds yet is on its way into the swarm and is shown again
-//     only to an agent with nothing else to fetch (duplicates happen only in the last pieces).
+//   - only pieces no connected agent holds are shown: once a piece is in the swarm, agents serve
+//     it. Showing the least-held pieces again let an origin faster than the agents keep feeding
+//     them pieces they could have had from each other (2 copies of the blob from the origin in the
+//     50-agent benchmark, 1.3 without; bench/README.md);
+//   - of those, the piece shown is one fewest agents have been shown; a piece shown to another
+//     agent is on its way into the swarm and is shown again only to an agent with nothing else
+//     to fetch (duplicates happen only in the last pieces).
 // Pure logic (no I/O, no clock): the engine's BlobSwarm and the simulator both run it.
 #include <cstdint>
 #include <deque>
@@ -117,9 +121,10 @@ std::optional<uint32_t> RevealPolicy::pick(const PeerState& s, PeerHas peer_has,
   uint64_t ties = 0;
   for (uint32_t i = 0; i < pieces_; ++i) {
     if (s.revealed[i] || peer_has(i)) continue;
-    bool in_flight = reveal_count_[i] > 0 && holders_[i] == 0;
+    if (holders_[i] > 0) continue;  // in the swarm already: agents serve it
+    bool in_flight = reveal_count_[i] > 0;
     if (in_flight != allow_in_flight) continue;
-    uint32_t score = holders_[i] + reveal_count_[i];
+    uint32_t score = reveal_count_[i];
     if (score < best_score) {
       best = i;
       best_score = score;

@@ -27,10 +27,15 @@ struct Settings {
   // agents fed at full speed spread the blob faster, and with fewer duplicates, than every
   // connected agent fed a sliver of the origin's upload.
   uint32_t reveal_slots = 16;
-  // Pieces of one blob being fetched at once, over all its peers. Kept small so each piece
+  // Pieces of one blob being fetched at once from agent peers. Kept small so each piece
   // arrives quickly and can be shared at once: a node that asks every peer for several pieces
   // splits its link over dozens of half-done pieces and has nothing to upload for a long time.
+  // Requests to origins do not count: an origin's reveals already bound them, and an origin
+  // link left idle while the cap is full of agent pieces starves the whole swarm of new pieces.
   uint32_t max_pieces_in_flight = 6;
+  // How long a peer's measured piece rate is trusted when choosing whom to ask next
+  // (peer_rate.h); after that, or before the first piece, it ranks as untried and is asked first.
+  std::chrono::milliseconds peer_rate_trust{std::chrono::seconds(10)};
   // Requesters served at once per blob, one piece per turn (upload_slots.h says why); the rest
   // wait in line. 0 = all at once, the default: on the 50-agent benchmark 2 or 4 slots moved the
   // figures by less than run-to-run noise (bench/README.md), though the simulator favours 4.

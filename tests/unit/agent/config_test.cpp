@@ -30,6 +30,7 @@ TEST(AgentConfig, Defaults) {
   EXPECT_EQ(c.cache_dir, "agent-cache");
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.fetch_timeout, std::chrono::minutes(30));
+  EXPECT_FALSE(c.whole_blob_hash) << "verified pieces make a verified blob";
   // The engine's own defaults stand unless configured; the peer address comes from peer_listen.
   EXPECT_EQ(c.swarm.block_size, engine_defaults.block_size);
   EXPECT_EQ(c.swarm.max_connections, engine_defaults.max_connections);
@@ -49,6 +50,7 @@ tracker: http://tracker:7000/prefix
 cache_dir: /var/cache/fanout
 fetch_timeout: 90s
 log_level: warn
+whole_blob_hash: true
 swarm:
   threads: 3
   block_size: 256KiB
@@ -60,6 +62,7 @@ swarm:
   announce_interval: 2s
   peer_timeout: 500ms
   peer_backoff: 1m
+  peer_rate_trust: 3s
 )");
   EXPECT_EQ(c.listen.port, 0);
   EXPECT_EQ(c.advertise_host, "fd00::5");
@@ -76,6 +79,8 @@ swarm:
   EXPECT_EQ(c.swarm.announce_interval, std::chrono::seconds(2));
   EXPECT_EQ(c.swarm.peer_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(c.swarm.peer_backoff, std::chrono::minutes(1));
+  EXPECT_EQ(c.swarm.peer_rate_trust, std::chrono::seconds(3));
+  EXPECT_TRUE(c.whole_blob_hash);
   EXPECT_EQ(c.swarm.listen_host, "10.0.0.5");
   EXPECT_EQ(c.swarm.listen_port, 9000);
   EXPECT_EQ(c.swarm.advertise_host, "fd00::5");
@@ -95,6 +100,9 @@ TEST(AgentConfig, BadValuesAreNamed) {
   EXPECT_NE(error_of("swarm: {block_size: 8MiB}").find("swarm.block_size"), std::string::npos);
   EXPECT_NE(error_of("swarm: {block_size: lots}").find("swarm.block_size"), std::string::npos);
   EXPECT_NE(error_of("swarm: {peer_timeout: soon}").find("swarm.peer_timeout"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {peer_rate_trust: 0s}").find("swarm.peer_rate_trust"),
+            std::string::npos);
+  EXPECT_NE(error_of("whole_blob_hash: maybe").find("whole_blob_hash"), std::string::npos);
   EXPECT_NE(error_of("swarm: {max_connections: 0}").find("swarm.max_connections"),
             std::string::npos);
   EXPECT_NE(error_of("swarm: 5").find("swarm"), std::string::npos);

@@ -111,5 +111,38 @@ TEST_F(PartialFixture, ResumeKeepsOnlyPiecesThatStillVerify) {
   EXPECT_EQ(Sha256::of_file(p->commit()), digest);
 }
 
+// The whole-blob hash reads back pieces that arrived ahead of the in-order frontier, so bytes
+// damaged on disk after their piece check are caught at commit and nothing is published.
+TEST_F(PartialFixture, WholeBlobHashCatchesBytesDamagedAfterTheirPieceCheck) {
+  ASSERT_TRUE(store.whole_blob_hash()) << "on by default";
+  auto p = open();
+  ASSERT_TRUE(p->write_piece(2, at(20), 5));
+  {
+    FILE* f = std::fopen((store.partial_dir() / digest.hex()).c_str(), "r+b");
+    std::fseek(f, 21, SEEK_SET);
+    std::fputc('X', f);
+    std::fclose(f);
+  }
+  ASSERT_TRUE(p->write_piece(0, at(0), 10));
+  ASSERT_TRUE(p->write_piece(1, at(10), 10));
+  EXPECT_THROW(p->commit(), CorruptBlobError);
+  EXPECT_FALSE(store.contains(digest));
+}
+
+// Without it (the agent's default) the pieces alone decide: each is still checked against the
+// metainfo before it is written, in any order, and the published file is the blob.
+TEST_F(PartialFixture, WithoutTheWholeBlobHashVerifiedPiecesAloneArePublished) {
+  store.set_whole_blob_hash(false);
+  auto p = open();
+  std::string wrong(10, 'z');
+  EXPECT_FALSE(p->write_piece(1, reinterpret_cast<const uint8_t*>(wrong.data()), 10));
+  EXPECT_TRUE(p->write_piece(2, at(20), 5));
+  EXPECT_TRUE(p->write_piece(1, at(10), 10));
+  EXPECT_TRUE(p->write_piece(0, at(0), 10));
+  fs::path path = p->commit();
+  EXPECT_EQ(Sha256::of_file(path), digest);
+  EXPECT_TRUE(store.contains(digest));
+}
+
 }  // namespace
 }  // namespace fanout

@@ -160,6 +160,42 @@ TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
   }
 }
 
+// One piece in flight at a time, and the slow seed was asked first: once its piece arrives
+// the free place goes to the fast seed (untried ranks first, then measured speed), not back to
+// the peer that just delivered (which would have fetched all ten at 2 MiB/s).
+TEST(EngineFeaturesTest, TheFreePlaceGoesToTheFastestPeer) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 10 pieces
+  auto info = metainfo_of(dir / "blob");
+  ASSERT_EQ(info.piece_count(), 10u);
+  Settings slow_settings = local();
+  slow_settings.egress_bytes_per_sec = 2 << 20;
+  Node slow(dir / "slow", slow_settings);
+  slow.engine.seed(info, dir / "blob");
+  Settings fast_settings = local();
+  fast_settings.egress_bytes_per_sec = 64 << 20;
+  Node fast(dir / "fast", fast_settings);
+  fast.engine.seed(info, dir / "blob");
+  Settings leecher_settings = local();
+  leecher_settings.max_pieces_in_flight = 1;
+  Node leecher(dir / "leecher", leecher_settings);
+  auto result = leecher.engine.fetch(info, leecher.store);
+  leecher.engine.add_peers(digest, {slow.address()});
+  // The slow seed's first piece is under way (its burst sent) before the fast one is known.
+  for (auto until = Clock::now() + 5s; slow.em.bytes_to_peers.value() == 0;) {
+    ASSERT_LT(Clock::now(), until) << "the slow seed was never asked";
+    std::this_thread::sleep_for(10ms);
+  }
+  leecher.engine.add_peers(digest, {fast.address()});
+  ASSERT_EQ(result.wait_for(30s), std::future_status::ready);
+  FetchResult got = result.get();
+  ASSERT_TRUE(got.ok) << got.error;
+  EXPECT_EQ(Sha256::of_file(got.path), digest);
+  uint64_t piece = info.piece_length;
+  EXPECT_LE(slow.em.bytes_to_peers.value(), 2 * piece) << "the slow seed kept the place";
+  EXPECT_GE(fast.em.bytes_to_peers.value(), 8 * piece);
+}
+
 TEST(EngineFeaturesTest, PrioritizedRangeIsReadableBeforeTheBlobCompletes) {
   test::TempDir dir;
   Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 10 pieces

@@ -102,5 +102,23 @@ TEST(RevealPolicyTest, AnAgentWithEverythingGivesItsSlotBack) {
   EXPECT_EQ(policy.next(2, nothing).size(), 2u);
 }
 
+// Once a connected agent holds a piece the agents serve it: the origin does not show it again,
+// even to an agent that lacks it and has nothing else to be shown (its turn gives the slot back).
+TEST(RevealPolicyTest, APieceAConnectedAgentHoldsIsNotShownAgain) {
+  RevealPolicy policy(2, 2, 2, 7);
+  policy.add_peer(1);
+  auto a = policy.next(1, nothing);
+  ASSERT_EQ(a.size(), 2u);
+  policy.holder_added(1, a[0]);
+  policy.holder_added(1, a[1]);  // turn over: both pieces are in the swarm
+  EXPECT_EQ(policy.pending(1), 0u);
+  policy.add_peer(2);
+  EXPECT_TRUE(policy.next(2, nothing).empty());
+  EXPECT_EQ(policy.pending(2), 0u);
+  // The holder goes away: the piece is no longer in the swarm and is shown again.
+  policy.holder_removed(a[0]);
+  EXPECT_EQ(policy.next(2, nothing), std::vector<uint32_t>{a[0]});
+}
+
 }  // namespace
 }  // namespace fanout::swarm

@@ -46,11 +46,13 @@ struct AgentConfig {
   // allows it: new page-cache pages cost more than the network on VMs, and a rollout does not
   // evict the serving process's pages. false: through the page cache.
   bool direct_io = true;
-  // A fetched blob is published once every piece matched the metainfo (which an origin bound to
-  // the digest after hashing the bytes). true: the whole blob is hashed again, in order, and
-  // must equal the digest as well: a second SHA-256 pass over every byte, sequential, so one
-  // blob cannot complete faster than one core hashes (BlobStore::set_whole_blob_hash).
-  bool whole_blob_hash = false;
+  // A fetched blob is published only once the whole blob, hashed in order, equals the digest
+  // (besides every piece matching the metainfo): the metainfo comes from the tracker, and
+  // nothing else ties its piece hashes to the digest. false: published on verified pieces
+  // alone, trusting the tracker and origin path for the metainfo; saves a second SHA-256 pass
+  // over every byte, which is sequential, so one blob cannot complete faster than one core
+  // hashes (BlobStore::set_whole_blob_hash).
+  bool whole_blob_hash = true;
   // Aliases kept warm, "MODEL@ALIAS": each new version is pulled when the alias moves, and the
   // previous one stays pinned for a rollback.
   std::vector<std::string> watch;

@@ -113,7 +113,6 @@ class Simulation {
     double next_sample = 0;
     double sample_every = std::max(tick_, double(c_.size_bytes) / c_.node_down_bytes_per_sec / 40);
     for (now_ = 0; completed_ < c_.nodes && now_ < limit_; now_ += tick_) {
-      now_in_tick_ = now_;  // requests made outside advance() are stamped with the tick's start
       for (uint32_t i = c_.origins; i < nodes_.size(); ++i) {
         Node& n = nodes_[i];
         if (!n.started && now_ >= n.start_at) n.started = true;
@@ -319,7 +318,7 @@ class Simulation {
       }
       in.starved = false;
       s.picker->started(*piece);
-      in.queue.push_back({*piece, 0, now_in_tick_});
+      in.queue.push_back({*piece, 0, now_});  // the tick's start: never after its completion
       if (!from_origin) ++s.in_flight;
     }
     if (was_idle && !in.queue.empty()) take_slot(k, self == c.a);

@@ -665,6 +665,7 @@ void BlobSwarm::fill_requests(const PeerPtr& p) {
     start_piece(p, *piece);
   }
   // A waited-for piece does not queue behind a full pipeline: up to two go out on top of it.
+  if (!picker_->any_priority()) return;  // (pick() would scan every piece for none)
   auto has_wanted = [&](uint32_t i) { return picker_->priority(i) && peer_has(i); };
   while (p->downloading.size() < ctx_.settings.pipeline_pieces + 2) {
     auto piece = picker_->pick(has_wanted, p->is_origin);

@@ -9,13 +9,18 @@ void PieceRate::sample(uint64_t bytes, double seconds, double now, double trust_
   double rate = double(bytes) / std::max(seconds, 1e-6);
   // Half the weight on the newest piece: a peer that got busy drops fast, and one slow piece
   // (a long queue ahead of it) does not erase a good record.
-  rate_ = now - at_ < trust_seconds ? (rate_ + rate) / 2 : rate;
+  rate_ = trusted(now, trust_seconds) ? (rate_ + rate) / 2 : rate;
+  took_ = seconds;
   at_ = now;
 }
 
 double PieceRate::rank(double now, double trust_seconds) const {
-  if (now - at_ >= trust_seconds) return std::numeric_limits<double>::infinity();
+  if (!trusted(now, trust_seconds)) return std::numeric_limits<double>::infinity();
   return rate_;
+}
+
+bool PieceRate::trusted(double now, double trust_seconds) const {
+  return now - at_ < std::max(trust_seconds, 4 * took_);
 }
 
 std::vector<size_t> fastest_first(const std::vector<double>& ranks, std::mt19937_64& rng) {

@@ -6,8 +6,9 @@
 // connected to it: at 1,000 nodes the first nodes in (which everyone else dialed) finished last,
 // p99 2.35 single-node times (bench/README.md, "Which peer gets the next request").
 //
-// A peer never measured, or measured longer ago than the trust window, ranks above every
-// measured one: it is tried, and a peer that was slow only while it was busy gets another turn.
+// A peer never measured, or measured longer ago than the trust window (at least four of its
+// last piece times, so pieces slower than the window still rank), ranks above every measured
+// one: it is tried, and a peer that was slow only while it was busy gets another turn.
 // Pure logic on seconds as doubles: the engine and fanout-sim both run it.
 #include <cstdint>
 #include <limits>
@@ -24,7 +25,10 @@ class PieceRate {
   double rank(double now, double trust_seconds) const;
 
  private:
+  bool trusted(double now, double trust_seconds) const;
+
   double rate_ = 0;
+  double took_ = 0;  // the last piece's time
   double at_ = -std::numeric_limits<double>::infinity();
 };
 

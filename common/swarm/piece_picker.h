@@ -36,6 +36,7 @@ class PiecePicker {
   // Pieces a reader is waiting on (streaming reads) are picked before all others.
   void set_priority(uint32_t piece);
   bool priority(uint32_t piece) const { return priority_[piece]; }
+  bool any_priority() const { return !priority_list_.empty(); }
 
   // A piece whose bytes are all here and being hashed is neither picked nor duplicated.
   void set_verifying(uint32_t piece, bool on);

@@ -17,6 +17,7 @@ void RevealPolicy::add_peer(PeerKey peer) {
 }
 
 void RevealPolicy::remove_peer(PeerKey peer) {
+  parked_.erase(peer);
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   for (uint32_t piece : it->second.pending) --reveal_count_[piece];
@@ -37,6 +38,16 @@ bool RevealPolicy::holder_added(PeerKey peer, uint32_t piece) {
   --reveal_count_[piece];
   if (s.pending.empty() && s.has_slot && s.turn_left == 0) end_turn(peer, s);
   return true;
+}
+
+void RevealPolicy::holder_removed(uint32_t piece) {
+  if (--holders_[piece] > 0 || parked_.empty()) return;
+  for (PeerKey key : parked_) {
+    auto it = peers_.find(key);
+    if (it != peers_.end() && !it->second.has_slot) wait(key, it->second);
+  }
+  parked_.clear();
+  grant_next();
 }
 
 std::vector<RevealPolicy::PeerKey> RevealPolicy::take_granted() {

@@ -11,7 +11,8 @@
 //   - only pieces no connected agent holds are shown: once a piece is in the swarm, agents serve
 //     it. Showing the least-held pieces again let an origin faster than the agents keep feeding
 //     them pieces they could have had from each other (2 copies of the blob from the origin in the
-//     50-agent benchmark, 1.3 without; bench/README.md);
+//     50-agent benchmark, 1.3 without; bench/README.md). An agent with nothing to be shown gives
+//     its slot back and queues again when a piece's last connected holder goes away;
 //   - of those, the piece shown is one fewest agents have been shown; a piece shown to another
 //     agent is on its way into the swarm and is shown again only to an agent with nothing else
 //     to fetch (duplicates happen only in the last pieces).
@@ -38,8 +39,9 @@ class RevealPolicy {
   // A connected agent holds `piece` (its bitfield or a HAVE); settles a reveal to it. Returns
   // true when that ended the agent's turn: call next() for it and for take_granted().
   bool holder_added(PeerKey peer, uint32_t piece);
-  // A connected agent that held `piece` went away.
-  void holder_removed(uint32_t piece) { --holders_[piece]; }
+  // A connected agent that held `piece` went away. If no connected agent holds it any more,
+  // agents that had nothing to be shown queue for a turn again (see take_granted()).
+  void holder_removed(uint32_t piece);
 
   // Pieces to reveal to `peer` now (send them as HAVEs); recorded as pending. `peer_has(i)`
   // says whether the agent holds piece i. Empty while the agent waits for a slot.
@@ -74,6 +76,9 @@ class RevealPolicy {
   std::vector<uint32_t> reveal_count_;  // outstanding reveals of each piece
   std::unordered_map<PeerKey, PeerState> peers_;
   std::deque<PeerKey> waiting_;
+  // Agents that were shown nothing because every piece they lack is held by a connected agent;
+  // they queue again when a piece leaves the swarm (its last holder went away).
+  std::set<PeerKey> parked_;
   std::vector<PeerKey> granted_;
   uint32_t in_use_ = 0;
   std::mt19937_64 rng_;
@@ -104,10 +109,12 @@ std::vector<uint32_t> RevealPolicy::next(PeerKey peer, PeerHas peer_has) {
     --s.turn_left;
     out.push_back(*best);
   }
-  // Nothing left to show this agent: it has or was shown every piece. Free the slot.
+  // Nothing to show this agent now (it has, or was shown, every piece the swarm lacks): free
+  // the slot, and park it until a piece leaves the swarm.
   if (s.pending.empty()) {
     s.has_slot = false;
     --in_use_;
+    parked_.insert(peer);
     grant_next();
   }
   return out;

@@ -30,7 +30,7 @@ TEST(AgentConfig, Defaults) {
   EXPECT_EQ(c.cache_dir, "agent-cache");
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.fetch_timeout, std::chrono::minutes(30));
-  EXPECT_FALSE(c.whole_blob_hash) << "verified pieces make a verified blob";
+  EXPECT_TRUE(c.whole_blob_hash) << "a blob is published only if it hashes to its digest";
   // The engine's own defaults stand unless configured; the peer address comes from peer_listen.
   EXPECT_EQ(c.swarm.block_size, engine_defaults.block_size);
   EXPECT_EQ(c.swarm.max_connections, engine_defaults.max_connections);
@@ -50,7 +50,7 @@ tracker: http://tracker:7000/prefix
 cache_dir: /var/cache/fanout
 fetch_timeout: 90s
 log_level: warn
-whole_blob_hash: true
+whole_blob_hash: false
 swarm:
   threads: 3
   block_size: 256KiB
@@ -80,7 +80,7 @@ swarm:
   EXPECT_EQ(c.swarm.peer_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(c.swarm.peer_backoff, std::chrono::minutes(1));
   EXPECT_EQ(c.swarm.peer_rate_trust, std::chrono::seconds(3));
-  EXPECT_TRUE(c.whole_blob_hash);
+  EXPECT_FALSE(c.whole_blob_hash);
   EXPECT_EQ(c.swarm.listen_host, "10.0.0.5");
   EXPECT_EQ(c.swarm.listen_port, 9000);
   EXPECT_EQ(c.swarm.advertise_host, "fd00::5");

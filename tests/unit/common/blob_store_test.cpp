@@ -129,7 +129,7 @@ TEST_F(PartialFixture, WholeBlobHashCatchesBytesDamagedAfterTheirPieceCheck) {
   EXPECT_FALSE(store.contains(digest));
 }
 
-// Without it (the agent's default) the pieces alone decide: each is still checked against the
+// Without it (agent `whole_blob_hash: false`) the pieces alone decide: each is still checked against the
 // metainfo before it is written, in any order, and the published file is the blob.
 TEST_F(PartialFixture, WithoutTheWholeBlobHashVerifiedPiecesAloneArePublished) {
   store.set_whole_blob_hash(false);

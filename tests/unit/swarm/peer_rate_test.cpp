@@ -33,6 +33,17 @@ TEST(PieceRateTest, AStaleMeasurementCountsAsUntriedAndIsNotAveragedIn) {
   EXPECT_DOUBLE_EQ(r.rank(20.0, kTrust), 5000) << "the old figure no longer counts";
 }
 
+// A piece slower than the window (a slow link, a large piece) is still trusted for four of its
+// own times, so slow peers are not all "untried" again by the time their next piece lands.
+TEST(PieceRateTest, TheWindowStretchesToFourPieceTimes) {
+  PieceRate r;
+  r.sample(1000, 20.0, 20.0, kTrust);  // 50 B/s, a 20 s piece
+  EXPECT_DOUBLE_EQ(r.rank(79.0, kTrust), 50);
+  EXPECT_TRUE(std::isinf(r.rank(100.0, kTrust)));
+  r.sample(3000, 20.0, 40.0, kTrust);  // 150 B/s, averaged in
+  EXPECT_DOUBLE_EQ(r.rank(40.0, kTrust), 100);
+}
+
 TEST(PieceRateTest, AnInstantPieceDoesNotDivideByZero) {
   PieceRate r;
   r.sample(1000, 0.0, 1.0, kTrust);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace fanout::swarm {
@@ -103,7 +104,8 @@ TEST(RevealPolicyTest, AnAgentWithEverythingGivesItsSlotBack) {
 }
 
 // Once a connected agent holds a piece the agents serve it: the origin does not show it again,
-// even to an agent that lacks it and has nothing else to be shown (its turn gives the slot back).
+// even to an agent that lacks it and has nothing else to be shown (it gives the slot back and is
+// parked). When the piece's last holder goes away, the parked agent gets a turn and sees it.
 TEST(RevealPolicyTest, APieceAConnectedAgentHoldsIsNotShownAgain) {
   RevealPolicy policy(2, 2, 2, 7);
   policy.add_peer(1);
@@ -115,8 +117,11 @@ TEST(RevealPolicyTest, APieceAConnectedAgentHoldsIsNotShownAgain) {
   policy.add_peer(2);
   EXPECT_TRUE(policy.next(2, nothing).empty());
   EXPECT_EQ(policy.pending(2), 0u);
-  // The holder goes away: the piece is no longer in the swarm and is shown again.
+  policy.take_granted();
+  // The holder goes away: the piece is no longer in the swarm, and agent 2 is offered a turn.
   policy.holder_removed(a[0]);
+  auto granted = policy.take_granted();
+  EXPECT_NE(std::find(granted.begin(), granted.end(), 2u), granted.end());
   EXPECT_EQ(policy.next(2, nothing), std::vector<uint32_t>{a[0]});
 }
 

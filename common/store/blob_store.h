@@ -1,8 +1,8 @@
 #pragma once
 // The content-addressed store: blobs/sha256/<2 hex>/<64 hex>. A blob is written to a temp file,
 // fsynced, verified against its name, made read-only and renamed into place; a blob whose bytes
-// do not hash to its name is never published. (A partial blob may instead be verified piece by
-// piece against the metainfo bound to its name: set_whole_blob_hash.)
+// do not hash to its name is never published. (A caller that trusts where a partial blob's
+// metainfo came from may publish it on its verified pieces alone: set_whole_blob_hash.)
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -58,10 +58,10 @@ class BlobStore {
   void set_direct_io(bool on) { direct_io_ = on; }
   bool direct_io() const { return direct_io_; }
   // Partial blobs also hash the whole blob, in order, and publish only if it equals the digest
-  // (on by default). Off, a partial blob is published on its pieces alone: each was checked
-  // against the metainfo an origin bound to this digest after hashing the bytes itself
-  // (DESIGN.md), so the second pass over every byte, and the read-back of pieces that arrived
-  // ahead of the in-order frontier, buy a check on our own code and disk rather than on peers.
+  // (on by default). Off, a partial blob is published on its pieces alone, each checked against
+  // the metainfo: right only when that metainfo is trusted, since nothing here ties its piece
+  // hashes to the digest. Off saves a second pass over every byte and the read-back of pieces
+  // that arrived ahead of the in-order frontier.
   void set_whole_blob_hash(bool on) { whole_blob_hash_ = on; }
   bool whole_blob_hash() const { return whole_blob_hash_; }
   std::filesystem::path path_of(const Digest& digest) const;

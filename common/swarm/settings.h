@@ -38,7 +38,8 @@ struct Settings {
   std::chrono::milliseconds peer_rate_trust{std::chrono::seconds(10)};
   // Requesters served at once per blob, one piece per turn (upload_slots.h says why); the rest
   // wait in line. 0 = all at once, the default: on the 50-agent benchmark 2 or 4 slots moved the
-  // figures by less than run-to-run noise (bench/README.md), though the simulator favours 4.
+  // figures by less than run-to-run noise (bench/README.md), though the simulator favours 8 (with
+  // max_pieces_in_flight 8) at 1,000 nodes.
   uint32_t upload_slots = 0;
   // Verified pieces of each blob being fetched kept in memory, newest first, to serve peers
   // without reading the file back (hot_pieces.h says why); 0 = always read from disk.

@@ -25,7 +25,13 @@ struct AgentMetrics {
         pull_failures(r.counter("fanout_agent_pull_failures_total", "Model pulls that failed")),
         pulls_in_flight(r.gauge("fanout_agent_pulls_in_flight", "Model pulls running now")),
         resumed_fetches(r.counter("fanout_agent_resumed_fetches_total",
-                                  "Fetches restarted at start-up from their saved metainfo")) {}
+                                  "Fetches restarted at start-up from their saved metainfo")),
+        signed_metainfo_fetches(r.counter(
+            "fanout_agent_blobs_published_on_signed_metainfo_total",
+            "Blobs fetched with origin-signed metainfo, published without the whole-blob hash")),
+        metainfo_signature_failures(r.counter(
+            "fanout_agent_metainfo_signature_failures_total",
+            "Metainfo refused: unsigned or not signed by a key in metainfo_public_keys")) {}
 
   metrics::Counter& http_bytes_sent;
   metrics::Counter& fetches;
@@ -39,6 +45,8 @@ struct AgentMetrics {
   metrics::Counter& pull_failures;
   metrics::Gauge& pulls_in_flight;
   metrics::Counter& resumed_fetches;
+  metrics::Counter& signed_metainfo_fetches;
+  metrics::Counter& metainfo_signature_failures;
 };
 
 }  // namespace fanout::agent

@@ -95,6 +95,8 @@ void AgentServer::throw_http(const FetchError& e) {
       throw http::HttpError(503, "shutting_down", e.what());
     case FetchError::Kind::kCacheFull:
       throw http::HttpError(507, "cache_full", e.what());
+    case FetchError::Kind::kUnsigned:
+      throw http::HttpError(502, "metainfo_not_signed", e.what());
   }
   throw http::HttpError(502, "fetch_failed", e.what());
 }

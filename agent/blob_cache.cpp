@@ -29,6 +29,39 @@ fs::path BlobCache::metainfo_path(const Digest& digest) const {
   return cas_.root() / "metainfo" / digest.hex();
 }
 
+fs::path BlobCache::signature_path(const Digest& digest) const {
+  return cas_.root() / "metainfo" / (digest.hex() + ".sig");
+}
+
+namespace {
+
+// Temp file, fsync, rename: a crash leaves the old file or the new one, never half of one.
+void write_atomically(const fs::path& path, const std::string& bytes) {
+  fs::path tmp = path.string() + ".tmp";
+  int fd = fileio::open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+  try {
+    fileio::write_all(fd, bytes.data(), bytes.size(), tmp);
+    fileio::fsync_or_throw(fd, tmp);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  fs::rename(tmp, path);
+  fileio::fsync_dir(path.parent_path());
+}
+
+std::string read_whole(const fs::path& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = bool(in);
+  if (!ok) return {};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+}  // namespace
+
 BlobCache::Inventory BlobCache::load() {
   Inventory inventory;
   std::vector<std::pair<fs::file_time_type, Digest>> found;
@@ -55,6 +88,7 @@ BlobCache::Inventory BlobCache::load() {
     if (!info) {
       spdlog::warn("dropping unreadable metainfo {}", it->path().string());
       fs::remove(it->path(), ec);
+      fs::remove(signature_path(d), ec);
       continue;
     }
     (cas_.contains(d) ? inventory.complete : inventory.incomplete).push_back(std::move(*info));
@@ -63,31 +97,25 @@ BlobCache::Inventory BlobCache::load() {
   return inventory;
 }
 
-void BlobCache::save_metainfo(const proto::Metainfo& info) {
+void BlobCache::save_metainfo(const proto::Metainfo& info, const std::string& signature) {
+  // The signature first: metainfo saved unsigned by an earlier run may get one now.
+  if (!signature.empty()) write_atomically(signature_path(info.digest), signature);
   fs::path path = metainfo_path(info.digest);
   if (fs::exists(path)) return;  // immutable: the same digest always has the same metainfo
-  fs::path tmp = path.string() + ".tmp";
-  std::string bytes = info.encode();
-  int fd = fileio::open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-  try {
-    fileio::write_all(fd, bytes.data(), bytes.size(), tmp);
-    fileio::fsync_or_throw(fd, tmp);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  fs::rename(tmp, path);
-  fileio::fsync_dir(path.parent_path());
+  write_atomically(path, info.encode());
+}
+
+std::string BlobCache::metainfo_signature(const Digest& digest) const {
+  bool ok = false;
+  return read_whole(signature_path(digest), ok);
 }
 
 std::optional<proto::Metainfo> BlobCache::metainfo(const Digest& digest) const {
-  std::ifstream in(metainfo_path(digest), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buf;
-  buf << in.rdbuf();
+  bool ok = false;
+  std::string encoded = read_whole(metainfo_path(digest), ok);
+  if (!ok) return std::nullopt;
   try {
-    proto::Metainfo info = proto::Metainfo::decode(buf.str());
+    proto::Metainfo info = proto::Metainfo::decode(encoded);
     if (info.digest != digest) return std::nullopt;
     return info;
   } catch (const proto::ProtoError&) {
@@ -204,6 +232,7 @@ void BlobCache::evict(const Digest& digest) {
     return;
   }
   fs::remove(metainfo_path(digest), ec);
+  fs::remove(signature_path(digest), ec);
   index_.erase(digest);
   {
     std::lock_guard lock(uploads_mu_);

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -60,9 +61,13 @@ class BlobCache {
   // metainfo files are dropped with a warning.
   Inventory load();
 
-  // Persists a blob's metainfo before its fetch starts (atomic: temp file, fsync, rename).
-  void save_metainfo(const proto::Metainfo& info);
+  // Persists a blob's metainfo before its fetch starts (atomic: temp file, fsync, rename), and
+  // the origin's signature of it when there is one (metainfo/<hex>.sig), so a resumed fetch is
+  // checked against metainfo_public_keys like a new one.
+  void save_metainfo(const proto::Metainfo& info, const std::string& signature = {});
   std::optional<proto::Metainfo> metainfo(const Digest& digest) const;
+  // The saved signature of a blob's metainfo; empty when none was saved.
+  std::string metainfo_signature(const Digest& digest) const;
 
   // Before fetching `info`: evicts what it takes for the blob to fit under the watermarks and on
   // the disk. Throws CacheFullError when it cannot fit.
@@ -83,6 +88,7 @@ class BlobCache {
 
  private:
   std::filesystem::path metainfo_path(const Digest& digest) const;
+  std::filesystem::path signature_path(const Digest& digest) const;
   bool uploading(const Digest& digest);
   void sample_uploads();
   void evict(const Digest& digest);

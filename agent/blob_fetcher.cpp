@@ -15,13 +15,15 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 }  // namespace
 
 BlobFetcher::BlobFetcher(const BlobStore& cas, MetainfoFn metainfo, FetchFn fetch,
-                         AgentMetrics& metrics, std::chrono::milliseconds timeout, Hooks hooks)
+                         AgentMetrics& metrics, std::chrono::milliseconds timeout, Hooks hooks,
+                         proto::MetainfoVerifier verifier)
     : cas_(cas),
       metainfo_(std::move(metainfo)),
       fetch_(std::move(fetch)),
       metrics_(metrics),
       timeout_(timeout),
-      hooks_(std::move(hooks)) {}
+      hooks_(std::move(hooks)),
+      verifier_(std::move(verifier)) {}
 
 BlobFetcher::~BlobFetcher() {
   shutdown();
@@ -114,29 +116,44 @@ std::filesystem::path BlobFetcher::fetch(const Digest& digest) {
   if (cas_.contains(digest)) return cas_.path_of(digest);
   const auto started = std::chrono::steady_clock::now();
 
-  proto::Metainfo info;
+  proto::MetainfoWithSignature answer;
   try {
-    info = metainfo_(digest);
+    answer = metainfo_(digest);
   } catch (const tracker_client::TrackerClientError& e) {
     if (e.kind() == tracker_client::TrackerClientError::Kind::kNotFound) {
       throw FetchError(FetchError::Kind::kNotFound, digest.str() + " is unknown: " + e.what());
     }
     throw FetchError(FetchError::Kind::kTracker, "metainfo of " + digest.str() + ": " + e.what());
   }
+  const proto::Metainfo& info = answer.metainfo;
   if (info.digest != digest) {
     throw FetchError(FetchError::Kind::kTracker, "the tracker answered metainfo of " +
                                                      info.digest.str() + " for " + digest.str());
+  }
+  // An agent told to require signatures never falls back to unsigned metainfo; a valid one was
+  // made by an origin that hashed the bytes, so the pieces alone prove the blob.
+  const bool pieces_bound_to_digest = !verifier_.empty();
+  if (pieces_bound_to_digest) {
+    auto verdict = verifier_.check(answer);
+    if (verdict != proto::MetainfoVerifier::Verdict::kValid) {
+      metrics_.metainfo_signature_failures.inc();
+      throw FetchError(FetchError::Kind::kUnsigned,
+                       "metainfo of " + digest.str() + " refused: signature " +
+                           proto::describe(verdict) +
+                           "; metainfo_public_keys requires a signature by one of its " +
+                           std::to_string(verifier_.key_count()) + " key(s)");
+    }
   }
 
   if (stopping_) throw FetchError(FetchError::Kind::kShuttingDown, "the agent is stopping");
   if (hooks_.before_fetch) {
     try {
-      hooks_.before_fetch(info);
+      hooks_.before_fetch(answer);
     } catch (const CacheFullError& e) {
       throw FetchError(FetchError::Kind::kCacheFull, e.what());
     }
   }
-  std::shared_future<swarm::FetchResult> result = fetch_(info);
+  std::shared_future<swarm::FetchResult> result = fetch_(info, pieces_bound_to_digest);
   {
     std::lock_guard lock(mu_);
     in_swarm_.emplace(digest, info);
@@ -159,14 +176,18 @@ std::filesystem::path BlobFetcher::fetch(const Digest& digest) {
   }
 
   metrics_.fetches.inc();
+  if (pieces_bound_to_digest) metrics_.signed_metainfo_fetches.inc();
   if (hooks_.after_fetch) hooks_.after_fetch(info);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   spdlog::info(
       "fetched {} ({} bytes) in {:.2f}s: {} bytes from peers, {} from origins, {} from the "
-      "fallback",
+      "fallback; {}",
       digest.str(), info.size, seconds, r.stats.bytes_from_peers, r.stats.bytes_from_origins,
-      r.stats.bytes_from_fallback);
+      r.stats.bytes_from_fallback,
+      pieces_bound_to_digest   ? "signed metainfo, published on its verified pieces"
+      : cas_.whole_blob_hash() ? "unsigned metainfo, whole blob hashed again"
+                               : "unsigned metainfo, published on its verified pieces");
   return cas_.path_of(digest);
 }
 

@@ -20,6 +20,7 @@
 #include "common/store/blob_store.h"
 #include "common/swarm/engine.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::agent {
 
@@ -32,6 +33,7 @@ class FetchError : public std::runtime_error {
     kTimeout,       // still fetching after fetch_timeout; the fetch goes on
     kShuttingDown,  // the agent is stopping
     kCacheFull,     // no room for the blob in the cache or on the disk
+    kUnsigned,      // keys are configured and the metainfo's signature is missing or invalid
   };
   FetchError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }
@@ -42,24 +44,33 @@ class FetchError : public std::runtime_error {
 
 class BlobFetcher {
  public:
-  // The tracker's metainfo for a digest; throws tracker_client::TrackerClientError
-  // (main() wires HttpTrackerClient::fetch_metainfo).
-  using MetainfoFn = std::function<proto::Metainfo(const Digest&)>;
+  // The tracker's metainfo for a digest, with the origin's signature if any; throws
+  // tracker_client::TrackerClientError (main() wires RingTrackerClient::fetch_metainfo).
+  using MetainfoFn = std::function<proto::MetainfoWithSignature(const Digest&)>;
   // Starts or joins the swarm fetch of a blob into the CAS (main() wires swarm::Engine::fetch).
-  using FetchFn = std::function<std::shared_future<swarm::FetchResult>(const proto::Metainfo&)>;
+  // pieces_bound_to_digest: the metainfo's signature verified, so the blob may be published on
+  // its verified pieces alone.
+  using FetchFn = std::function<std::shared_future<swarm::FetchResult>(
+      const proto::Metainfo&, bool pieces_bound_to_digest)>;
 
   // Optional steps around a fetch (main wires the BlobCache).
   struct Hooks {
     // A hit: the blob was already in the cache.
     std::function<void(const Digest&)> on_hit;
-    // Before the swarm fetch starts: make room, persist the metainfo. May throw CacheFullError.
-    std::function<void(const proto::Metainfo&)> before_fetch;
+    // Before the swarm fetch starts: make room, persist the metainfo (and its signature). May
+    // throw CacheFullError.
+    std::function<void(const proto::MetainfoWithSignature&)> before_fetch;
     // The blob is published in the CAS.
     std::function<void(const proto::Metainfo&)> after_fetch;
   };
 
+  // verifier: the origins' public keys (metainfo_public_keys). Empty: metainfo is used as the
+  // tracker gives it, and the CAS's whole_blob_hash default decides. Not empty: metainfo must be
+  // signed by one of them (else the fetch fails with kUnsigned) and, being bound to its digest,
+  // the blob is published on its verified pieces alone.
   BlobFetcher(const BlobStore& cas, MetainfoFn metainfo, FetchFn fetch, AgentMetrics& metrics,
-              std::chrono::milliseconds timeout, Hooks hooks = {});
+              std::chrono::milliseconds timeout, Hooks hooks = {},
+              proto::MetainfoVerifier verifier = {});
   // Calls shutdown() and waits for fetch threads to leave.
   ~BlobFetcher();
   BlobFetcher(const BlobFetcher&) = delete;
@@ -92,6 +103,7 @@ class BlobFetcher {
   AgentMetrics& metrics_;
   std::chrono::milliseconds timeout_;
   Hooks hooks_;
+  proto::MetainfoVerifier verifier_;
 
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;

@@ -1,8 +1,8 @@
 #include "agent/config.h"
 
-
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <string_view>
 
 #include "proto/peer_wire.h"
@@ -23,6 +23,7 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   uint32_t threads = s.threads;
   r.get("threads", threads);
   s.threads = threads;
+  r.get("disk_threads", s.disk_threads);
   r.get_size("block_size", s.block_size);
   r.get("pipeline_pieces", s.pipeline_pieces);
   r.get("max_pieces_in_flight", s.max_pieces_in_flight);
@@ -109,6 +110,7 @@ AgentConfig AgentConfig::read(const YAML::Node& root) {
   read_cache(r.child("cache"), c.cache);
   r.get("direct_io", c.direct_io);
   r.get("whole_blob_hash", c.whole_blob_hash);
+  r.get("metainfo_public_keys", c.metainfo_public_keys);
   r.get("watch", c.watch);
   r.get_duration("watch_interval", c.watch_interval);
   r.get_duration("fetch_timeout", c.fetch_timeout);
@@ -127,6 +129,12 @@ AgentConfig AgentConfig::read(const YAML::Node& root) {
   check_positive("watch_interval", c.watch_interval.count());
   check_positive("fetch_timeout", c.fetch_timeout.count());
   check_log_level("log_level", c.log_level);
+  try {
+    c.metainfo_verifier = proto::MetainfoVerifier::load(std::vector<std::filesystem::path>(
+        c.metainfo_public_keys.begin(), c.metainfo_public_keys.end()));
+  } catch (const proto::MetainfoKeyError& e) {
+    throw config::ConfigError(std::string("metainfo_public_keys: ") + e.what());
+  }
 
   c.swarm.listen_host = c.peer_listen.host;
   c.swarm.listen_port = c.peer_listen.port;

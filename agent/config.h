@@ -11,6 +11,7 @@
 #include "common/cache/cache_index.h"
 #include "common/config/config.h"
 #include "common/swarm/settings.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::agent {
 
@@ -46,13 +47,17 @@ struct AgentConfig {
   // allows it: new page-cache pages cost more than the network on VMs, and a rollout does not
   // evict the serving process's pages. false: through the page cache.
   bool direct_io = true;
-  // A fetched blob is published only once the whole blob, hashed in order, equals the digest
-  // (besides every piece matching the metainfo): the metainfo comes from the tracker, and
-  // nothing else ties its piece hashes to the digest. false: published on verified pieces
-  // alone, trusting the tracker and origin path for the metainfo; saves a second SHA-256 pass
-  // over every byte, which is sequential, so one blob cannot complete faster than one core
-  // hashes (BlobStore::set_whole_blob_hash).
+  // For blobs whose metainfo is not signed by a key in metainfo_public_keys: published only once
+  // the whole blob, hashed in order, equals the digest (besides every piece matching the
+  // metainfo), since nothing else ties unsigned piece hashes to the digest. false: published on
+  // verified pieces alone, trusting the tracker and origin path for the metainfo. The second
+  // SHA-256 pass is sequential, so one blob cannot complete faster than one core hashes
+  // (BlobStore::set_whole_blob_hash). Blobs with signed metainfo always skip it.
   bool whole_blob_hash = true;
+  // PEM Ed25519 public keys of the origins' metainfo_signing_key (several during a key
+  // rotation). Not empty: metainfo must carry a signature by one of them (a fetch refuses it
+  // otherwise), and such blobs are published on their verified pieces alone.
+  std::vector<std::string> metainfo_public_keys;
   // Aliases kept warm, "MODEL@ALIAS": each new version is pulled when the alias moves, and the
   // previous one stays pinned for a rollback.
   std::vector<std::string> watch;
@@ -70,6 +75,9 @@ struct AgentConfig {
   // Settings::*_bytes_per_sec).
   // listen_host/listen_port and advertise_host come from peer_listen and advertise_host above.
   swarm::Settings swarm;
+
+  // metainfo_public_keys, loaded by read() so a bad key file fails at start-up.
+  proto::MetainfoVerifier metainfo_verifier;
 
   // Reads and validates a config tree (file plus overrides); throws config::ConfigError
   // naming the bad key.

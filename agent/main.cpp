@@ -132,11 +132,19 @@ int main(int argc, char** argv) {
     // Every complete blob whose metainfo is kept is served to peers again.
     for (const auto& info : inventory.complete) engine.seed(info, cas.path_of(info.digest));
 
+    const proto::MetainfoVerifier& verifier = config.metainfo_verifier;
     agent::BlobFetcher fetcher(
         cas,
-        [&tracker, &cache, &fallback](const Digest& digest) {
-          // A fetch interrupted by a restart resumes without asking the tracker.
-          if (auto info = cache.metainfo(digest)) return *info;
+        [&tracker, &cache, &fallback, &verifier](const Digest& digest) {
+          // A fetch interrupted by a restart resumes without asking the tracker, unless keys
+          // now require a signature the saved metainfo lacks: then the tracker may have one.
+          if (auto info = cache.metainfo(digest)) {
+            proto::MetainfoWithSignature saved{*info, cache.metainfo_signature(digest)};
+            if (verifier.empty() ||
+                verifier.check(saved) == proto::MetainfoVerifier::Verdict::kValid) {
+              return saved;
+            }
+          }
           try {
             return tracker->fetch_metainfo(digest);
           } catch (const tracker_client::TrackerClientError& e) {
@@ -153,15 +161,18 @@ int main(int argc, char** argv) {
             }
           }
         },
-        [&engine, &cas](const proto::Metainfo& info) { return engine.fetch(info, cas); }, metrics,
-        config.fetch_timeout,
+        [&engine, &cas](const proto::Metainfo& info, bool pieces_bound_to_digest) {
+          return engine.fetch(info, cas, pieces_bound_to_digest);
+        },
+        metrics, config.fetch_timeout,
         {.on_hit = [&cache](const Digest& d) { cache.touch(d); },
          .before_fetch =
-             [&cache](const proto::Metainfo& info) {
-               cache.make_room(info);
-               cache.save_metainfo(info);
+             [&cache](const proto::MetainfoWithSignature& m) {
+               cache.make_room(m.metainfo);
+               cache.save_metainfo(m.metainfo, m.signature);
              },
-         .after_fetch = [&cache](const proto::Metainfo& info) { cache.admit(info.digest); }});
+         .after_fetch = [&cache](const proto::Metainfo& info) { cache.admit(info.digest); }},
+        config.metainfo_verifier);
 
     // Aliases are not sharded by digest: any tracker (with the registry) resolves them.
     agent::TrackerModelResolver resolver(config.trackers.empty() ? config.tracker
@@ -192,6 +203,12 @@ int main(int argc, char** argv) {
     spdlog::info("cache: {} blobs, {} bytes; seeding {}; resuming {} interrupted fetches",
                  cache.index().count(), cache.index().total_bytes(), inventory.complete.size(),
                  inventory.incomplete.size());
+    spdlog::info("metainfo: {}", verifier.empty()
+                                     ? std::string("signatures not required; whole-blob hash ") +
+                                           (config.whole_blob_hash ? "on" : "off")
+                                     : "must be signed by one of " +
+                                           std::to_string(verifier.key_count()) +
+                                           " metainfo_public_keys; whole-blob hash skipped");
     for (const auto& info : inventory.incomplete) {
       metrics.resumed_fetches.inc();
       fetcher.begin(info.digest);

@@ -57,7 +57,7 @@ void OriginRangeSource::read(const Digest& digest, uint64_t offset, uint32_t len
                            (failures.empty() ? ": no origins configured" : " failed: " + failures));
 }
 
-proto::Metainfo OriginRangeSource::metainfo(const Digest& digest) {
+proto::MetainfoWithSignature OriginRangeSource::metainfo(const Digest& digest) {
   std::string failures;
   for (const auto& origin : ring_.owners(digest, ring_.size())) {
     httplib::Client client(origin);
@@ -74,7 +74,9 @@ proto::Metainfo OriginRangeSource::metainfo(const Digest& digest) {
     } else {
       try {
         proto::Metainfo info = proto::Metainfo::decode(res->body);
-        if (info.digest == digest) return info;
+        if (info.digest == digest) {
+          return {std::move(info), res->get_header_value(proto::kMetainfoSignatureHeader)};
+        }
         why = "metainfo of " + info.digest.str();
       } catch (const std::exception& e) {
         why = e.what();

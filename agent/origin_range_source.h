@@ -9,6 +9,7 @@
 #include "common/placement/ring.h"
 #include "common/swarm/engine.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::agent {
 
@@ -25,8 +26,9 @@ class OriginRangeSource : public swarm::RangeSource {
 
   // The blob's metainfo straight from an origin ({origin}/v1/blobs/{digest}/metainfo), for when
   // the tracker cannot be reached. The origin built it from bytes it verified, as it does for the
-  // tracker. Throws std::runtime_error naming every origin tried.
-  proto::Metainfo metainfo(const Digest& digest);
+  // tracker, and with its signature when it signs (the caller checks it, as for the tracker's).
+  // Throws std::runtime_error naming every origin tried.
+  proto::MetainfoWithSignature metainfo(const Digest& digest);
 
  private:
   placement::Ring ring_;

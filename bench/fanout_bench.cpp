@@ -33,6 +33,7 @@
 #include "bench/body_reader.h"
 #include "bench/sim/report.h"
 #include "common/digest/sha256.h"
+#include "proto/metainfo_signature.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -70,6 +71,16 @@ struct CpuTimes {
   double minor_faults = 0;  // first touches of fresh pages, ~13-55 us each on the VMs we use
   double total() const { return user + system; }
 };
+
+// CPU seconds the whole machine spent busy so far (/proc/stat: everything but idle and iowait),
+// kernel threads and interrupts included, which per-process times miss.
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return (user + nice + system + irq + softirq + steal) / double(::sysconf(_SC_CLK_TCK));
+}
 
 // One fanout binary: its own log, SIGKILL when we die (PR_SET_PDEATHSIG), SIGTERM on stop.
 class Process {
@@ -305,6 +316,9 @@ struct Options {
   uint64_t warm_up_mib = 0;
   // Extra `--set KEY=VALUE` for every agent / origin, to try other engine settings.
   std::vector<std::string> agent_sets, origin_sets;
+  // Without a metainfo key pair: agents hash every blob a second time (whole_blob_hash), as
+  // before signed metainfo; for A/B runs against the recommended, signed deployment.
+  bool unsigned_metainfo = false;
 };
 
 // "--set", each of `sets`: appended to a daemon's command line.
@@ -323,6 +337,14 @@ int run_fanout(const Options& o) {
   fs::create_directories(root / "logs");
   uint64_t size = o.size_mib << 20;
   double rate = o.rate_mibps * 1048576.0;
+  // The recommended deployment: origins sign metainfo, agents hold the public key.
+  std::vector<std::string> origin_key_sets, agent_key_sets;
+  if (!o.unsigned_metainfo) {
+    fs::create_directories(root / "keys");
+    proto::write_metainfo_key_pair(root / "keys" / "origin.key", root / "keys" / "origin.pub");
+    origin_key_sets = {"metainfo_signing_key=" + (root / "keys" / "origin.key").string()};
+    agent_key_sets = {"metainfo_public_keys=[" + (root / "keys" / "origin.pub").string() + "]"};
+  }
   std::string rate_arg = std::to_string(static_cast<uint64_t>(rate));
   auto log = [&](const std::string& name) { return root / "logs" / (name + ".log"); };
   int status = 0;
@@ -350,7 +372,7 @@ int run_fanout(const Options& o) {
                                    "127.0.0.1", "--tracker", tracker.url(), "--object-store-dir",
                                    (root / "objects").string(), "--cache-dir",
                                    (root / (name + "-cache")).string(), "--log-level", "warn"} +
-              set_flags(o.origin_sets),
+              set_flags(origin_key_sets) + set_flags(o.origin_sets),
           log(name));
       if (!wait_healthy(origins[i], std::chrono::seconds(20))) {
         std::cerr << name << " did not come up; see " << log(name) << "\n";
@@ -397,7 +419,8 @@ int run_fanout(const Options& o) {
       return std::all_of(p.completion_sec.begin(), p.completion_sec.end(),
                          [](double t) { return t >= 0; });
     };
-    auto start_agent = [&](const std::string& name) {
+    auto start_agent = [&](const std::string& name, bool rate_limited = true) {
+      std::string agent_rate = rate_limited ? rate_arg : "0";
       Server a{"127.0.0.1:" + std::to_string(free_port()), nullptr};
       // The HTTP fallback (swarm.fallback_after) goes to our origins, as deployed.
       std::vector<std::string> fallback;
@@ -409,10 +432,10 @@ int run_fanout(const Options& o) {
                   "--listen", a.host_port, "--peer-listen",
                   "127.0.0.1:" + std::to_string(free_port()), "--advertise-host", "127.0.0.1",
                   "--tracker", tracker.url(), "--cache-dir", (root / (name + "-cache")).string(),
-                  "--set", "swarm.ingress_rate=" + rate_arg, "--set",
-                  "swarm.egress_rate=" + rate_arg, "--set",
+                  "--set", "swarm.ingress_rate=" + agent_rate, "--set",
+                  "swarm.egress_rate=" + agent_rate, "--set",
                   "swarm.threads=" + std::to_string(o.agent_threads), "--log-level", "warn"} +
-              set_flags(o.agent_sets),
+              set_flags(agent_key_sets) + set_flags(o.agent_sets),
           log(name));
       return a;
     };
@@ -420,6 +443,7 @@ int run_fanout(const Options& o) {
     // 1. One agent alone.
     std::cerr << "single node: one agent alone at " << o.rate_mibps << " MiB/s\n";
     double single = 0;
+    double probe_busy = 0;  // machine CPU-s for one copy at full speed
     {
       Server solo = start_agent("agent-solo");
       if (!wait_healthy(solo, std::chrono::seconds(20))) {
@@ -442,6 +466,26 @@ int run_fanout(const Options& o) {
         return 1;
       }
       solo.process->stop();  // announces "stopped": it must not seed the swarm below
+    }
+
+    // 1b. What one byte costs this machine: a node with no rate limit fetches the blob from the
+    // origin as fast as the CPU allows; every CPU-s the machine spent, per byte.
+    {
+      Server probe = start_agent("agent-probe", false);
+      if (!wait_healthy(probe, std::chrono::seconds(20)) || !warm_up({probe.url()})) {
+        std::cerr << "agent-probe did not come up; see " << log("agent-probe") << "\n";
+        return 1;
+      }
+      double busy_before = machine_busy_seconds();
+      auto p = fetch_all({probe.url()}, blob_path, 0, size, DoneAt::kAnswer);
+      probe_busy = machine_busy_seconds() - busy_before;
+      if (p.completion_sec[0] < 0) {
+        std::cerr << "the probe agent failed to fetch; see " << log("agent-probe") << "\n";
+        return 1;
+      }
+      std::cerr << "machine: one node unthrottled took " << p.completion_sec[0] << " s and "
+                << probe_busy << " CPU-s for one copy\n";
+      probe.process->stop();
     }
 
     // 2. Direct pull from the origins, each client reading at most B.
@@ -489,7 +533,9 @@ int run_fanout(const Options& o) {
     double origin_cpu_before = 0;
     for (auto& s : origins) origin_cpu_before += s.process->cpu_seconds();
     double tracker_cpu_before = tracker.process->cpu_seconds();
+    double swarm_busy = -machine_busy_seconds();
     Phase swarm = fetch_all(urls, blob_path, 0, size, DoneAt::kAnswer);
+    swarm_busy += machine_busy_seconds();
     auto after = origin_counters();
     CpuTimes agent_times;
     double disk_read = -disk_before.first, disk_written = -disk_before.second;
@@ -505,9 +551,10 @@ int run_fanout(const Options& o) {
     double origin_cpu = -origin_cpu_before;
     for (auto& s : origins) origin_cpu += s.process->cpu_seconds();
     double tracker_cpu = tracker.process->cpu_seconds() - tracker_cpu_before;
-    double from_peers = 0, from_origins = 0, fallback = 0;
+    double from_peers = 0, from_origins = 0, fallback = 0, signed_published = 0;
     for (auto& a : agents) {
       auto text = get_metrics(a);
+      signed_published += metric(text, "fanout_agent_blobs_published_on_signed_metainfo_total");
       from_peers += metric(text, "fanout_agent_bytes_from_peers_total");
       from_origins += metric(text, "fanout_agent_bytes_from_origins_total");
       fallback += metric(text, "fanout_agent_bytes_from_fallback_total");
@@ -530,6 +577,9 @@ int run_fanout(const Options& o) {
     j["rate_bytes_per_sec"] = rate;
     j["origins"] = o.origins;
     j["agent_threads"] = o.agent_threads;
+    j["signed_metainfo"] = !o.unsigned_metainfo;
+    // Blobs (warm-up ones included) the agents published without the whole-blob pass.
+    j["blobs_published_on_signed_metainfo"] = signed_published;
     to_json(j, s);
     j["origin_egress_copies"] = (after.first - before.first) / double(size);
     // The whole run: each origin pulled the object once, however many phases it then served.
@@ -556,6 +606,13 @@ int run_fanout(const Options& o) {
     j["cpu_seconds_origins"] = origin_cpu;
     j["cpu_seconds_tracker"] = tracker_cpu;
     j["cpu_cores"] = cores;
+    // What this machine can move for all its nodes together: the CPU-s one copy took at full
+    // speed (origin reading and sending, agent receiving, hashing, writing: what every byte of the
+    // swarm costs too) against every core. fanout-sim --host-mibps takes it.
+    double host_rate = probe_busy > 0 ? cores * double(size) / probe_busy : 0;
+    j["probe_cpu_ns_per_byte"] = probe_busy * 1e9 / double(size);
+    j["host_bytes_per_sec"] = host_rate;
+    j["swarm_cpu_ns_per_byte"] = swarm_busy * 1e9 / (double(size) * o.agents);
     j["cpu_busy_share"] = (agent_cpu + origin_cpu + tracker_cpu) / (swarm.wall_sec * cores);
     // The agents' disk traffic, in copies of the blob per agent: 1 written is the least; reads
     // are the whole-blob hash at commit reading pieces back (up to 1 copy) and pieces served to
@@ -591,12 +648,20 @@ int run_fanout(const Options& o) {
         origin_cpu, tracker_cpu, swarm.wall_sec, cores,
         100 * j["cpu_busy_share"].get<double>());
     std::printf(
+        "  machine CPU per byte received: one node at full speed %.2f ns, swarm %.2f ns; so this "
+        "machine moves at most %.0f MiB/s for all nodes (fanout-sim --host-mibps)\n",
+        j["probe_cpu_ns_per_byte"].get<double>(), j["swarm_cpu_ns_per_byte"].get<double>(),
+        host_rate / (1 << 20));
+    std::printf(
         "  disk during the swarm: agents read %.2f and wrote %.2f copies each (%.0f MiB/s in "
         "all)\n",
         j["disk_read_copies_per_agent"].get<double>(), j["disk_write_copies_per_agent"].get<double>(),
         j["disk_mib_per_sec"].get<double>());
     std::printf("  copies read back and SHA-256 verified: %d of %d (%.1f s)\n", verified, o.agents,
                 read_back_sec);
+    std::printf("  metainfo: %s; %.0f blob(s) published on signed metainfo, no whole-blob pass\n",
+                o.unsigned_metainfo ? "unsigned (--unsigned)" : "signed by the origins",
+                signed_published);
     if (!o.json.empty()) {
       std::ofstream(o.json) << j.dump(2) << "\n";
       auto why = sim::plot_cdf(
@@ -648,6 +713,9 @@ int main(int argc, char** argv) {
                      "swarm.max_pieces_in_flight=8");
   fanout->add_option("--origin-set", o.origin_sets,
                      "KEY=VALUE passed to every origin as --set (repeatable)");
+  fanout->add_flag("--unsigned", o.unsigned_metainfo,
+                   "No metainfo key pair: origins do not sign, agents hash every blob a second "
+                   "time (whole_blob_hash), for A/B runs");
   CLI11_PARSE(app, argc, argv);
   if (o.agents < 1 || o.origins < 1 || o.size_mib < 1 || o.rate_mibps <= 0) {
     std::cerr << "--agents, --origins, --size-mib and --rate-mibps must be positive\n";

@@ -12,6 +12,7 @@
 #include "common/digest/sha256.h"
 #include "common/registry/registry_db.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::cli {
 namespace {
@@ -31,6 +32,13 @@ void cmd_digest(const std::vector<std::string>& files) {
       fail(e.what());
     }
   }
+}
+
+// Refuses to overwrite either file: replacing a key in place would lock out every agent.
+void cmd_keygen(const std::string& private_key, const std::string& public_key) {
+  proto::write_metainfo_key_pair(private_key, public_key);
+  std::cout << "wrote " << private_key << " (private: origins' metainfo_signing_key) and "
+            << public_key << " (public: agents' metainfo_public_keys)\n";
 }
 
 // Fetches a blob through the node's agent, verifying its sha256 on the way, with progress.
@@ -133,6 +141,19 @@ void register_commands(CLI::App& app) {
   static std::vector<std::string> files;
   digest->add_option("files", files, "Files to hash")->required();
   digest->callback([] { cmd_digest(files); });
+
+  auto* keygen = app.add_subcommand(
+      "keygen", "Write a new Ed25519 key pair that signs metainfo (origins keep the private key)");
+  static std::string private_key, public_key;
+  keygen
+      ->add_option("--out-private", private_key,
+                   "Private key file, PEM, mode 0600 (origins: metainfo_signing_key)")
+      ->required();
+  keygen
+      ->add_option("--out-public", public_key,
+                   "Public key file, PEM (agents: metainfo_public_keys)")
+      ->required();
+  keygen->callback([] { run([] { cmd_keygen(private_key, public_key); }); });
 
   auto* get = app.add_subcommand("get", "Fetch a blob through the node's agent and verify it");
   static std::string agent = "http://127.0.0.1:7200", blob, out = "-";

@@ -76,6 +76,7 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   r.get("direct_io", c.direct_io);
   r.get("reveal_slots", c.reveal_slots);
   r.get("reveal_pieces", c.reveal_pieces);
+  r.get("metainfo_signing_key", c.metainfo_signing_key);
   r.get("log_level", c.log_level);
   r.finish();
   if (c.reveal_slots == 0) throw config::ConfigError("reveal_slots: must be at least 1");
@@ -118,6 +119,13 @@ OriginConfig OriginConfig::read(const YAML::Node& root) {
   for (const auto& url : c.trackers) check_http_url("trackers", url);
   check_ip_or_empty("advertise_host", c.advertise_host);
   check_log_level("log_level", c.log_level);
+  if (!c.metainfo_signing_key.empty()) {
+    try {
+      c.metainfo_signer = proto::MetainfoSigner::load(c.metainfo_signing_key);
+    } catch (const proto::MetainfoKeyError& e) {
+      throw config::ConfigError(std::string("metainfo_signing_key: ") + e.what());
+    }
+  }
   return c;
 }
 

@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config/config.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::origin {
 
@@ -102,8 +104,15 @@ struct OriginConfig {
   uint32_t reveal_slots = 16;
   // Pieces shown to an agent per turn (swarm::Settings::reveal_pieces).
   uint32_t reveal_pieces = 4;
+  // An Ed25519 private key (PEM) that signs every metainfo this origin serves
+  // (X-Fanout-Metainfo-Signature), so agents holding its public key publish blobs on their
+  // verified pieces alone. Empty: metainfo goes out unsigned.
+  std::string metainfo_signing_key;
   // trace, debug, info, warn, error, off.
   std::string log_level = "info";
+
+  // metainfo_signing_key, loaded by read() so a bad key file fails at start-up.
+  std::optional<proto::MetainfoSigner> metainfo_signer;
 
   // Reads and validates a config tree (file plus overrides); throws config::ConfigError
   // naming the bad key.

@@ -133,14 +133,17 @@ int main(int argc, char** argv) {
     puller.set_on_fetched([&replicator](const Digest& digest) { replicator.replicate(digest); });
     size_t reseeded = puller.reseed_cached();
 
-    origin::OriginServer server(puller, registry, metrics, config.cluster);
+    origin::OriginServer server(puller, registry, metrics, config.cluster, config.metainfo_signer);
     uint16_t port = server.bind(config.listen);
     server.start();
-    spdlog::info("listening on {} (HTTP) and {} (peers{}); tracker {}; {}; cache {}; reseeded {}",
-                 config::HostPort{config.listen.host, port}.str(),
-                 config::HostPort{config.peer_listen.host, engine.listen_port()}.str(),
-                 config.advertise_host.empty() ? "" : ", advertised as " + config.advertise_host,
-                 config.tracker, objects->describe(), config.cache_dir, reseeded);
+    spdlog::info(
+        "listening on {} (HTTP) and {} (peers{}); tracker {}; {}; cache {}; reseeded {}; "
+        "metainfo {}",
+        config::HostPort{config.listen.host, port}.str(),
+        config::HostPort{config.peer_listen.host, engine.listen_port()}.str(),
+        config.advertise_host.empty() ? "" : ", advertised as " + config.advertise_host,
+        config.tracker, objects->describe(), config.cache_dir, reseeded,
+        config.metainfo_signer ? "signed with " + config.metainfo_signing_key : "unsigned");
 
     std::string signal = http::wait_for_shutdown_signal();
     spdlog::info("{} received, stopping", signal);

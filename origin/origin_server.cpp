@@ -8,10 +8,11 @@
 
 namespace fanout::origin {
 OriginServer::OriginServer(BlobPuller& puller, metrics::Registry& registry, OriginMetrics& metrics,
-                           ClusterConfig cluster)
+                           ClusterConfig cluster, std::optional<proto::MetainfoSigner> signer)
     : puller_(puller),
       metrics_(metrics),
       cluster_(std::move(cluster)),
+      signer_(std::move(signer)),
       ring_(cluster_.member_ids()),
       http_("origin", registry) {
   http_.routes().Get(R"(/v1/blobs/([^/]+)/metainfo)",
@@ -19,7 +20,13 @@ OriginServer::OriginServer(BlobPuller& puller, metrics::Registry& registry, Orig
                        auto digest = owned_digest(req, res);
                        if (!digest) return;
                        auto blob = pull(*digest);
-                       res.set_content(blob->metainfo.encode(), "application/octet-stream");
+                       std::string encoded = blob->metainfo.encode();
+                       // This origin verified the bytes' sha256 before building the metainfo:
+                       // its signature binds the piece hashes to the digest.
+                       if (signer_) {
+                         res.set_header(proto::kMetainfoSignatureHeader, signer_->sign(encoded));
+                       }
+                       res.set_content(std::move(encoded), "application/octet-stream");
                      });
   http_.routes().Get(R"(/v1/blobs/([^/]+)/status)",
                      [this](const httplib::Request& req, httplib::Response& res) {

@@ -1,7 +1,8 @@
 #pragma once
 // fanout-origin's HTTP API: a blob's metainfo and its bytes (ranged), pulled on first request;
 // uploads; prefetch and its progress. A digest this origin does not own is redirected.
-//   GET  /v1/blobs/{digest}/metainfo   canonical bencoded metainfo
+//   GET  /v1/blobs/{digest}/metainfo   canonical bencoded metainfo (signed in the
+//                                      X-Fanout-Metainfo-Signature header when given a key)
 //   GET  /v1/blobs/{digest}            the blob, with Range support
 //   PUT  /v1/blobs/{digest}            upload (verified, written to the object store, seeded)
 //   POST /v1/blobs/{digest}/prefetch   pull now in the background; 202 at once. With
@@ -20,14 +21,17 @@
 #include "origin/blob_puller.h"
 #include "origin/config.h"
 #include "origin/origin_metrics.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::origin {
 
 class OriginServer {
  public:
-  // An empty cluster (no origins listed) owns every digest.
+  // An empty cluster (no origins listed) owns every digest. Without a signer metainfo is
+  // served unsigned.
   OriginServer(BlobPuller& puller, metrics::Registry& registry, OriginMetrics& metrics,
-               ClusterConfig cluster = {});
+               ClusterConfig cluster = {},
+               std::optional<proto::MetainfoSigner> signer = std::nullopt);
 
   uint16_t bind(const config::HostPort& address) { return http_.bind(address); }
   void start() { http_.start(); }
@@ -47,6 +51,7 @@ class OriginServer {
   BlobPuller& puller_;
   OriginMetrics& metrics_;
   ClusterConfig cluster_;
+  std::optional<proto::MetainfoSigner> signer_;
   placement::Ring ring_;
   http::HttpServer http_;
 };

@@ -5,6 +5,7 @@
 #include "common/log/log.h"
 #include "common/placement/ring.h"
 #include "proto/error_body.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::tracker {
 namespace {
@@ -36,11 +37,17 @@ MetainfoCache::MetainfoCache(Options options, metrics::Counter& origin_fetches,
 std::shared_ptr<const CachedMetainfo> MetainfoCache::get(const Digest& digest) {
   std::promise<Entry> promise;
   std::shared_future<Entry> pending;
+  Entry stale;  // unsigned and old: asked for again, served if that fails
   {
     std::lock_guard lock(mu_);
     if (auto it = cache_.find(digest); it != cache_.end()) {
-      cache_hits_.inc();
-      return it->second;
+      const Entry& e = it->second;
+      if (!e->signature.empty() ||
+          std::chrono::steady_clock::now() - e->fetched_at < options_.unsigned_recheck) {
+        cache_hits_.inc();
+        return e;
+      }
+      stale = e;
     }
     if (auto it = in_flight_.find(digest); it != in_flight_.end()) {
       pending = it->second;
@@ -49,13 +56,20 @@ std::shared_ptr<const CachedMetainfo> MetainfoCache::get(const Digest& digest) {
     }
   }
   // Someone else is already asking the origins: wait for their answer (or their error).
-  if (pending.valid()) return pending.get();
+  if (pending.valid()) {
+    try {
+      return pending.get();
+    } catch (const MetainfoError&) {
+      if (stale) return stale;
+      throw;
+    }
+  }
 
   try {
     Entry entry = fetch_from_origins(digest);
     {
       std::lock_guard lock(mu_);
-      cache_.emplace(digest, entry);
+      cache_[digest] = entry;
       in_flight_.erase(digest);
     }
     promise.set_value(entry);
@@ -64,8 +78,15 @@ std::shared_ptr<const CachedMetainfo> MetainfoCache::get(const Digest& digest) {
     {
       std::lock_guard lock(mu_);
       in_flight_.erase(digest);
+      // Not asked again at once: the next lookup after another recheck period tries again.
+      if (stale) {
+        auto again = std::make_shared<CachedMetainfo>(*stale);
+        again->fetched_at = std::chrono::steady_clock::now();
+        cache_[digest] = again;
+      }
     }
     promise.set_exception(std::current_exception());
+    if (stale) return stale;
     throw;
   }
 }
@@ -111,8 +132,9 @@ MetainfoCache::Entry MetainfoCache::fetch_from_origins(const Digest& digest) {
         continue;
       }
       entry->encoded = std::move(res->body);
-      spdlog::info("metainfo of {} fetched from {} ({} pieces)", digest.str(), origin,
-                   entry->metainfo.piece_count());
+      entry->signature = res->get_header_value(proto::kMetainfoSignatureHeader);
+      spdlog::info("metainfo of {} fetched from {} ({} pieces, {})", digest.str(), origin,
+                   entry->metainfo.piece_count(), entry->signature.empty() ? "unsigned" : "signed");
       return entry;
     } catch (const proto::ProtoError& e) {
       failures.push_back(origin + " sent invalid metainfo: " + e.what());

@@ -1,6 +1,7 @@
 #pragma once
 // digest -> metainfo for the tracker. Metainfo is immutable (a pure function of the blob's
-// bytes), so an entry fetched from an origin is kept forever. Concurrent misses for one digest
+// bytes), so an entry fetched from an origin is kept forever; only an unsigned one is asked for
+// again after a while, so origins that start signing are heard without restarting trackers. Concurrent misses for one digest
 // share a single origin request (single-flight), so a fleet asking at once costs one fetch.
 #include <chrono>
 #include <future>
@@ -33,6 +34,10 @@ class MetainfoError : public std::runtime_error {
 struct CachedMetainfo {
   proto::Metainfo metainfo;
   std::string encoded;  // its canonical bytes, served as they are
+  // The origin's X-Fanout-Metainfo-Signature, passed on as it came (agents verify it; the
+  // tracker needs no key); empty when the origin did not sign.
+  std::string signature;
+  std::chrono::steady_clock::time_point fetched_at = std::chrono::steady_clock::now();
 };
 
 class MetainfoCache {
@@ -41,6 +46,9 @@ class MetainfoCache {
     // Base URLs ("http://host:port"), asked in this order until one has the blob.
     std::vector<std::string> origins;
     std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+    // An entry without a signature is fetched again once it is this old (the newer answer
+    // replaces it; if the origins cannot be reached then, the old one is served).
+    std::chrono::milliseconds unsigned_recheck{std::chrono::minutes(1)};
   };
 
   // origin_fetches counts HTTP requests sent to origins, cache_hits lookups answered from memory.

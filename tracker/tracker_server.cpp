@@ -8,6 +8,7 @@
 #include "common/http/http_error.h"
 #include "common/log/log.h"
 #include "proto/announce.h"
+#include "proto/metainfo_signature.h"
 #include "tracker/redis_peer_store.h"
 
 namespace fanout::tracker {
@@ -267,6 +268,7 @@ void TrackerServer::handle_metainfo(const httplib::Request& req, httplib::Respon
     throw http::HttpError(502, "origin_failed", e.what());
   }
   res.status = 200;
+  if (!entry->signature.empty()) res.set_header(proto::kMetainfoSignatureHeader, entry->signature);
   res.set_content(entry->encoded, "application/octet-stream");
 }
 

@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--startup", c.startup_sec, "Seconds from a fetch's start to its first announce")
       ->capture_default_str();
+  double host_mibps = 0;
+  app.add_option("--host-mibps", host_mibps,
+                 "All nodes share one machine that moves at most this many MiB/s of payload in "
+                 "all (fanout-bench's host_bytes_per_sec; 0 = one node per host)");
   app.add_option("--tick", c.tick_sec, "Tick in seconds (0 = an eighth of a piece time)");
   app.add_option("--seed", c.seed, "Random seed")->capture_default_str();
   app.add_option("--json", json_path, "Write the results here (and a CDF PNG beside it)");
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
   if (origin_mibps > 0) c.origin_up_bytes_per_sec = origin_mibps * (1 << 20);
   if (origin_gbps > 0) c.origin_up_bytes_per_sec = origin_gbps * 1e9 / 8;
   if (piece_mib > 0) c.piece_bytes = uint32_t(piece_mib * (1 << 20));
+  c.host_bytes_per_sec = host_mibps * (1 << 20);
   if (c.nodes == 0 || c.origins == 0) {
     std::cerr << "--nodes and --origins must be at least 1\n";
     return 2;
@@ -108,6 +113,7 @@ int main(int argc, char** argv) {
   j["peers_per_node"] = c.peers_per_node;
   j["upload_slots"] = c.upload_slots;
   j["peer_rate_trust_sec"] = c.peer_rate_trust_sec;
+  j["host_bytes_per_sec"] = c.host_bytes_per_sec;
   j["pipeline_pieces"] = c.pipeline_pieces;
   j["reveal_pieces"] = c.reveal_pieces;
   j["max_pieces_in_flight"] = c.max_pieces_in_flight;

@@ -490,6 +490,13 @@ class Simulation {
         down_spare_[i] = std::max(0.0, down_spare_[i]);
       }
     }
+    if (c_.host_bytes_per_sec > 0) {  // one machine's cores move every byte
+      double total = 0;
+      for (Link* l : active_) total += l->rate;
+      if (total > c_.host_bytes_per_sec) {
+        for (Link* l : active_) l->rate *= c_.host_bytes_per_sec / total;
+      }
+    }
   }
 
   void advance(uint32_t k, bool into_a) {

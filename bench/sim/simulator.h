@@ -16,7 +16,8 @@
 //     nobody and drop links to origins and to other seeders, a busy peer is skipped a while;
 //   - origins reveal pieces with the engine's own swarm::RevealPolicy (super-seeding: a few
 //     agents at a time, pipeline_pieces pieces per turn), as BlobSwarm does.
-// Not modelled: CPU (hashing, copies), disk, latency beyond a fixed startup delay, TCP dynamics.
+// Not modelled: per-node CPU and disk (only a shared machine's total, host_bytes_per_sec), latency
+// beyond a fixed startup delay, TCP dynamics.
 #include <cstdint>
 #include <vector>
 
@@ -69,6 +70,11 @@ struct SimConfig {
   // startup_sec (metainfo lookup, first announce, connect) before it can announce.
   double start_spread_sec = 0.0;
   double startup_sec = 0.02;
+  // All nodes on one machine (the real harness): the payload bytes per second every link
+  // together can move, as its CPU allows; 0 = no such limit (one node per host). When the links'
+  // fair shares add up to more, every link slows by the same factor, as processes sharing the
+  // cores do. fanout-bench measures it (`host_bytes_per_sec`, from its single-node phase).
+  double host_bytes_per_sec = 0;
   // Tick length; 0 = an eighth of one piece's time at node speed.
   double tick_sec = 0.0;
   // Give up (nodes left unfinished) after this much simulated time; 0 = 100 single-node times.

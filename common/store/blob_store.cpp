@@ -63,8 +63,10 @@ std::unique_ptr<BlobStore::Writer> BlobStore::begin(const Digest& digest) const 
 
 std::unique_ptr<PartialBlob> BlobStore::open_partial(const Digest& digest, uint64_t size,
                                                      uint32_t piece_length,
-                                                     std::vector<Digest::Bytes> hashes) const {
-  return std::make_unique<PartialBlob>(*this, digest, size, piece_length, std::move(hashes));
+                                                     std::vector<Digest::Bytes> hashes,
+                                                     bool pieces_bound_to_digest) const {
+  return std::make_unique<PartialBlob>(*this, digest, size, piece_length, std::move(hashes),
+                                       pieces_bound_to_digest);
 }
 
 fs::path BlobStore::publish(const Digest& digest, const fs::path& tmp, int fd,

@@ -2,7 +2,8 @@
 // The content-addressed store: blobs/sha256/<2 hex>/<64 hex>. A blob is written to a temp file,
 // fsynced, verified against its name, made read-only and renamed into place; a blob whose bytes
 // do not hash to its name is never published. (A caller that trusts where a partial blob's
-// metainfo came from may publish it on its verified pieces alone: set_whole_blob_hash.)
+// metainfo came from may publish it on its verified pieces alone: set_whole_blob_hash, or per
+// blob open_partial's pieces_bound_to_digest.)
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -73,9 +74,13 @@ class BlobStore {
   std::unique_ptr<Writer> begin(const Digest& digest) const;
   // A piece-addressed download target. `piece_hashes` are the expected SHA-256 of each piece;
   // pieces already verified by an earlier run are kept (resume), everything else is refetched.
+  // pieces_bound_to_digest: the caller checked that the piece hashes belong to the digest (an
+  // origin-signed metainfo), so this blob skips the whole-blob hash whatever
+  // set_whole_blob_hash says.
   std::unique_ptr<PartialBlob> open_partial(const Digest& digest, uint64_t size,
                                             uint32_t piece_length,
-                                            std::vector<Digest::Bytes> piece_hashes) const;
+                                            std::vector<Digest::Bytes> piece_hashes,
+                                            bool pieces_bound_to_digest = false) const;
   // Publishes a file already in the store's tmp/ after checking its hash (`actual`; none when
   // the caller verified every piece instead, see set_whole_blob_hash); used by PartialBlob.
   std::filesystem::path publish(const Digest& digest, const std::filesystem::path& tmp,

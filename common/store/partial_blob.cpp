@@ -12,15 +12,18 @@ namespace fanout {
 namespace fs = std::filesystem;
 
 PartialBlob::PartialBlob(const BlobStore& store, const Digest& digest, uint64_t size,
-                         uint32_t piece_length, std::vector<Digest::Bytes> piece_hashes)
+                         uint32_t piece_length, std::vector<Digest::Bytes> piece_hashes,
+                         bool pieces_bound_to_digest)
     : store_(store),
+      whole_blob_hash_(store.whole_blob_hash() && !pieces_bound_to_digest),
       digest_(digest),
       size_(size),
       piece_length_(piece_length),
       hashes_(std::move(piece_hashes)),
       path_(store.partial_dir() / digest.hex()),
       bitmap_path_(store.partial_dir() / (digest.hex() + ".bitmap")),
-      done_(hashes_.size(), 0) {
+      done_(hashes_.size(), 0),
+      stream_token_(hashes_.size(), 0) {
   if (piece_length_ == 0 || (size_ + piece_length_ - 1) / piece_length_ != hashes_.size()) {
     throw StoreError("partial blob " + digest.str() + ": piece table does not match its size");
   }
@@ -75,13 +78,13 @@ void PartialBlob::load_resume_state() {
 bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) {
   if (index >= piece_count() || size != piece_size(index)) return false;
   if (Sha256::of(data, size).bytes() != hashes_[index]) return false;
+  std::lock_guard region(region_mu(index));
   {
     std::lock_guard lock(mu_);
     if (done_[index]) return true;
   }
   io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_));
   std::lock_guard lock(mu_);
-  if (done_[index]) return true;
   done_[index] = 1;
   ++done_count_;
   advance_frontier_locked(index, data);
@@ -89,9 +92,46 @@ bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) 
   return true;
 }
 
+uint64_t PartialBlob::begin_stream(uint32_t index) {
+  std::lock_guard lock(mu_);
+  if (index >= piece_count()) throw StoreError("partial blob: piece index out of range");
+  stream_token_[index] = next_token_++;
+  return stream_token_[index];
+}
+
+bool PartialBlob::write_block(uint32_t index, uint64_t token, uint32_t offset,
+                              const uint8_t* data, size_t size) {
+  if (index >= piece_count() || offset > piece_size(index) || size > piece_size(index) - offset) {
+    return false;
+  }
+  std::lock_guard region(region_mu(index));
+  {
+    std::lock_guard lock(mu_);
+    if (done_[index] || stream_token_[index] != token) return false;
+  }
+  io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_ + offset));
+  return true;
+}
+
+PartialBlob::StreamResult PartialBlob::finish_stream(uint32_t index, uint64_t token,
+                                                     const Digest& hash) {
+  if (index >= piece_count()) return StreamResult::kStale;
+  std::lock_guard region(region_mu(index));
+  std::lock_guard lock(mu_);
+  if (stream_token_[index] != token) return StreamResult::kStale;
+  stream_token_[index] = 0;
+  if (hash.bytes() != hashes_[index]) return StreamResult::kBadHash;
+  if (done_[index]) return StreamResult::kVerified;  // written whole meanwhile
+  done_[index] = 1;
+  ++done_count_;
+  advance_frontier_locked(index, nullptr);
+  save_bitmap_locked();
+  return StreamResult::kVerified;
+}
+
 void PartialBlob::advance_frontier_locked(uint32_t index, const uint8_t* data) {
-  if (!store_.whole_blob_hash()) return;
-  if (index == frontier_) {
+  if (!whole_blob_hash_) return;
+  if (index == frontier_ && data) {  // (a streamed piece is read back like any other)
     frontier_hash_.update(data, piece_size(index));
     ++frontier_;
   }
@@ -147,7 +187,7 @@ fs::path PartialBlob::commit() {
   fs::remove(bitmap_path_, ec);
   finished_ = true;
   std::optional<Digest> actual;
-  if (store_.whole_blob_hash()) actual = frontier_hash_.finish();
+  if (whole_blob_hash_) actual = frontier_hash_.finish();
   return store_.publish(digest_, tmp, fd_, actual);
 }
 

@@ -1,8 +1,14 @@
 #pragma once
-// A blob being downloaded piece by piece, in any order. Only pieces the caller has verified are
-// written, so the partial file never holds an unverified byte. Unless the store says otherwise
+// A blob being downloaded piece by piece, in any order. A piece is marked done (and from then on
+// read, served, resumed and published) only once its bytes hashed to the metainfo's; bytes of a
+// piece that is not done are never read out. Pieces arrive either whole (write_piece: hashed,
+// then written) or streamed block by block as they come off the network (begin_stream,
+// write_block, finish_stream: written as they arrive, marked done when the hash of exactly what
+// was written matches), which keeps a node's memory at a block per connection instead of a piece
+// per request. Unless the store says otherwise
 // (BlobStore::set_whole_blob_hash), the sha256 of the whole blob is computed over the contiguous
 // prefix as it grows, and commit() publishes only if that hash equals the digest.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -19,8 +25,10 @@ class BlobStore;
 
 class PartialBlob {
  public:
+  // pieces_bound_to_digest: publish on verified pieces alone, whatever the store's default
+  // (BlobStore::open_partial).
   PartialBlob(const BlobStore& store, const Digest& digest, uint64_t size, uint32_t piece_length,
-              std::vector<Digest::Bytes> piece_hashes);
+              std::vector<Digest::Bytes> piece_hashes, bool pieces_bound_to_digest = false);
   ~PartialBlob();
   PartialBlob(const PartialBlob&) = delete;
   PartialBlob& operator=(const PartialBlob&) = delete;
@@ -34,6 +42,18 @@ class PartialBlob {
   // Checks `data` against the piece's expected hash; false (and nothing written) on mismatch.
   // Thread-safe; safe to call from a hashing thread pool.
   bool write_piece(uint32_t index, const uint8_t* data, size_t size);
+
+  // Streaming a piece. begin_stream() makes the caller the piece's only writer and returns its
+  // token; an earlier writer's later blocks are dropped, so bytes of an abandoned stream (a peer
+  // that went away mid-piece) never land over a newer one's. write_block() writes `size` bytes at
+  // `offset` inside the piece, or nothing (false) once the piece is done or the token is stale.
+  // finish_stream() marks the piece done if `hash` (of every block written, in order) is the
+  // piece's. Thread-safe; one stream's calls must not overlap each other.
+  uint64_t begin_stream(uint32_t index);
+  bool write_block(uint32_t index, uint64_t token, uint32_t offset, const uint8_t* data,
+                   size_t size);
+  enum class StreamResult { kVerified, kBadHash, kStale };
+  StreamResult finish_stream(uint32_t index, uint64_t token, const Digest& hash);
   bool has_piece(uint32_t index) const;
   uint32_t pieces_done() const;
   bool complete() const { return pieces_done() == piece_count(); }
@@ -55,6 +75,7 @@ class PartialBlob {
   void advance_frontier_locked(uint32_t index, const uint8_t* data);
 
   const BlobStore& store_;
+  bool whole_blob_hash_;  // the store's default, unless the pieces are bound to the digest
   Digest digest_;
   uint64_t size_;
   uint32_t piece_length_;
@@ -71,6 +92,12 @@ class PartialBlob {
   uint32_t frontier_ = 0;
   fileio::AlignedBytes readback_;  // pieces read back to extend the frontier
   bool finished_ = false;
+  std::vector<uint64_t> stream_token_;  // per piece: its current writer (0 = none)
+  uint64_t next_token_ = 1;
+  // Held across a write into a piece's bytes and the check that it may still write there, so a
+  // write cannot land after the piece was marked done. Striped by piece.
+  std::mutex& region_mu(uint32_t index) const { return region_mu_[index % region_mu_.size()]; }
+  mutable std::array<std::mutex, 16> region_mu_;
 };
 
 }  // namespace fanout

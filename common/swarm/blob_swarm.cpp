@@ -21,7 +21,9 @@ namespace {
 constexpr auto kTick = std::chrono::milliseconds(250);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr size_t kMaxFramesPerWrite = 32;
-constexpr uint32_t kDataFramesInFlight = 4;  // blocks read from disk and queued per peer
+// Blocks read from disk and queued per peer: one being written, one ready. Each holds a buffer,
+// so more only grows the memory of a node that serves many peers.
+constexpr uint32_t kDataFramesInFlight = 2;
 // How long a connection being closed waits for its last frame (an ERROR) to be written.
 constexpr std::chrono::seconds kLastWordTimeout{2};
 
@@ -407,8 +409,9 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
   p->write_throttle.cancel();
   p->socket.shutdown(tcp::socket::shutdown_both, ignored);
   p->socket.close(ignored);
-  if (picker_) {
-    for (auto& [piece, pending] : p->downloading) picker_->stopped(piece);
+  for (auto& [piece, pending] : p->downloading) {
+    if (picker_) picker_->stopped(piece);
+    if (pending.stream) pending.stream->abandon(), streaming_.erase(piece);
   }
   if (!p->is_origin) pieces_in_flight_ -= static_cast<uint32_t>(p->downloading.size());
   p->downloading.clear();
@@ -537,48 +540,57 @@ void BlobSwarm::on_data_prefix(const PeerPtr& p, uint32_t payload) {
   if (payload == 0 || prefix.offset >= piece_size || payload > piece_size - prefix.offset) {
     return protocol_error(p, "DATA outside its piece");
   }
-  // Read straight into the piece buffer when the block is one we asked for; anything else (a block
-  // cancelled in the endgame) is read and dropped.
+  // Read straight into the piece buffer (or, streamed, a buffer for the block) when the block is
+  // one we asked for; anything else (a block cancelled in the endgame) is read and dropped.
   BufferPtr target;
+  std::shared_ptr<PieceStream> stream;
   uint8_t* dest = nullptr;
   auto it = p->downloading.find(prefix.piece);
   if (it != p->downloading.end() && prefix.offset % ctx_.settings.block_size == 0) {
     uint32_t block = prefix.offset / ctx_.settings.block_size;
     if (payload == block_size(prefix.piece, block) && !it->second.got[block]) {
-      target = it->second.data;
-      dest = target->data() + prefix.offset;
+      stream = it->second.stream;
+      if (!stream) target = it->second.data, dest = target->data() + prefix.offset;
     }
   }
-  if (!dest) {
+  if (!dest && !stream) {
     p->discard.resize(payload);
     dest = p->discard.data();
   }
-  auto read_payload = [self = shared_from_this(), p, prefix, target, dest, payload] {
+  auto read_payload = [self = shared_from_this(), p, prefix, target, stream, dest,
+                       payload]() mutable {
+    // A streamed block's buffer is taken only now, after any wait for the ingress budget.
+    if (stream) target = acquire_buffer(payload), dest = target->data();
     asio::async_read(
         p->socket, asio::buffer(dest, payload),
-        asio::bind_executor(self->strand_, [self, p, prefix, target](error_code ec, size_t) {
-          if (p->closed || p->closing) return;  // closing: read no more
-          if (ec) return self->close(p, ec.message(), true);
-          self->on_data(p, prefix.piece, prefix.offset, target);
-        }));
+        asio::bind_executor(self->strand_,
+                            [self, p, prefix, target, stream](error_code ec, size_t) {
+                              if (p->closed || p->closing) return;  // closing: read no more
+                              if (ec) return self->close(p, ec.message(), true);
+                              self->on_data(p, prefix.piece, prefix.offset, target, stream);
+                            }));
   };
   // Over the ingress budget: leave the bytes in the socket a while (TCP slows the sender).
   auto wait = ctx_.ingress.reserve(payload);
   if (wait.count() == 0) return read_payload();
   p->read_throttle.expires_after(wait);
-  p->read_throttle.async_wait(asio::bind_executor(strand_, [p, read_payload](error_code ec) {
-    if (!ec && !p->closed && !p->closing) read_payload();
-  }));
+  p->read_throttle.async_wait(
+      asio::bind_executor(strand_, [p, read_payload](error_code ec) mutable {
+        if (!ec && !p->closed && !p->closing) read_payload();
+      }));
 }
 
 void BlobSwarm::on_data(const PeerPtr& p, uint32_t piece, uint32_t offset,
-                        const BufferPtr& buffer) {
+                        const BufferPtr& buffer, const std::shared_ptr<PieceStream>& stream) {
   p->last_receive = Clock::now();
   auto it = p->downloading.find(piece);
-  if (buffer && it != p->downloading.end() && it->second.data == buffer) {
+  // Still the same request (not cancelled, and not asked again since)?
+  if (buffer && it != p->downloading.end() &&
+      (stream ? it->second.stream == stream : it->second.data == buffer)) {
     uint32_t block = offset / ctx_.settings.block_size;
     if (!it->second.got[block]) {
       it->second.got[block] = 1;
+      if (stream) stream->add(block, buffer);
       if (--it->second.blocks_left == 0) piece_received(p, piece);
     }
   }
@@ -678,7 +690,14 @@ void BlobSwarm::start_piece(const PeerPtr& p, uint32_t piece) {
   if (p->downloading.empty()) p->last_receive = Clock::now();  // the timeout starts now
   picker_->started(piece);
   Peer::Pending pending;
-  pending.data = acquire_buffer(info_.piece_size(piece));
+  // Streamed unless another peer is streaming it (the endgame: one writer per piece) or the
+  // verified piece is to be kept in memory anyway (hot_pieces).
+  if (ctx_.settings.hot_piece_bytes == 0 && streaming_.insert(piece).second) {
+    pending.stream =
+        std::make_shared<PieceStream>(ctx_.disk, partial_, piece, ctx_.settings.block_size);
+  } else {
+    pending.data = acquire_buffer(info_.piece_size(piece));
+  }
   pending.blocks_left = block_count(piece);
   pending.got.assign(pending.blocks_left, 0);
   p->downloading.emplace(piece, std::move(pending));
@@ -698,6 +717,7 @@ void BlobSwarm::cancel_piece(const PeerPtr& p, uint32_t piece) {
     if (it->second.got[b]) continue;
     frames += wire::encode_cancel({piece, b * ctx_.settings.block_size, block_size(piece, b)});
   }
+  if (it->second.stream) it->second.stream->abandon(), streaming_.erase(piece);
   p->downloading.erase(it);
   if (!p->is_origin) --pieces_in_flight_;
   picker_->stopped(piece);
@@ -709,13 +729,29 @@ void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
   if (!p->is_origin) --pieces_in_flight_;
   auto data = node.mapped().data;
   auto arrived = Clock::now();
-  p->rate.sample(data->size(), seconds(arrived - node.mapped().asked), seconds(arrived),
-                 seconds(ctx_.settings.peer_rate_trust));
+  p->rate.sample(info_.piece_size(piece), seconds(arrived - node.mapped().asked),
+                 seconds(arrived), seconds(ctx_.settings.peer_rate_trust));
   // Until verification reports back the piece is asked of no one else.
   picker_->stopped(piece);
   picker_->set_verifying(piece, true);
   auto partial = partial_;
   Source source = p->is_origin ? Source::kOrigin : Source::kPeer;
+  if (auto stream = node.mapped().stream) {
+    streaming_.erase(piece);  // (verifying: nobody else is asked for it meanwhile)
+    stream->finish([self = shared_from_this(), piece, from = p->id, dialed = p->dialed,
+                    source](PieceStream::Outcome o) {
+      asio::post(self->strand_, [self, piece, o, from, dialed, source] {
+        if (o.ok || o.bad_hash || !o.error.empty()) {
+          return self->on_verified(piece, nullptr, o.ok, from, dialed, source, o.error);
+        }
+        // Taken over by another writer: neither good nor bad, ask again.
+        if (self->stopped_ || self->complete_) return;
+        self->picker_->set_verifying(piece, false);
+        self->fill_all();
+      });
+    });
+    return fill_all();  // the free place goes to the fastest peer, not back to this one
+  }
   asio::post(ctx_.disk, [self = shared_from_this(), partial, data, piece, from = p->id,
                          dialed = p->dialed, source] {
     bool ok = false;
@@ -755,7 +791,7 @@ void BlobSwarm::on_verified(uint32_t piece, BufferPtr data, bool ok, wire::PeerI
   }
   if (picker_->have(piece)) return;  // an endgame duplicate lost the race
   last_progress_ = Clock::now();
-  hot_.put(piece, std::move(data));
+  if (data) hot_.put(piece, std::move(data));
   piece_done(piece, source);
 }
 

@@ -83,7 +83,9 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void read_header(const PeerPtr& p);
   void on_header(const PeerPtr& p);
   void on_data_prefix(const PeerPtr& p, uint32_t payload_size);
-  void on_data(const PeerPtr& p, uint32_t piece, uint32_t offset, const BufferPtr& buffer);
+  // `buffer` holds the block (null: it was dropped); `stream` is the piece's, if streamed.
+  void on_data(const PeerPtr& p, uint32_t piece, uint32_t offset, const BufferPtr& buffer,
+               const std::shared_ptr<PieceStream>& stream);
   void on_frame(const PeerPtr& p, proto::wire::FrameType type);
   void protocol_error(const PeerPtr& p, const std::string& what);
 
@@ -139,6 +141,7 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   int seed_fd_ = -1;
   std::shared_ptr<PartialBlob> partial_;
   std::unique_ptr<PiecePicker> picker_;  // only while fetching
+  std::set<uint32_t> streaming_;  // pieces some peer's PieceStream is writing (one at a time)
   uint32_t pieces_in_flight_ = 0;  // entries of every agent peer's `downloading` (not origins')
   bool complete_ = false;
   bool committing_ = false;

@@ -109,7 +109,7 @@ struct Engine::Impl {
   Impl(Settings s, std::shared_ptr<PeerDiscovery> discovery, EngineMetrics& metrics,
        std::shared_ptr<RangeSource> fallback)
       : settings(std::move(s)),
-        disk(thread_count(settings)),
+        disk(settings.disk_threads ? settings.disk_threads : std::max(4u, thread_count(settings))),
         ctx{io, disk, announcer, settings, std::move(discovery), metrics} {
     ctx.peer_id = random_peer_id();
     ctx.fallback = std::move(fallback);
@@ -210,14 +210,14 @@ void Engine::seed(const proto::Metainfo& info, const std::filesystem::path& file
   slot->start();
 }
 
-std::shared_future<FetchResult> Engine::fetch(const proto::Metainfo& info,
-                                              const BlobStore& store) {
+std::shared_future<FetchResult> Engine::fetch(const proto::Metainfo& info, const BlobStore& store,
+                                              bool pieces_bound_to_digest) {
   std::lock_guard lock(impl_->mu);
   auto& slot = impl_->swarms[info.digest];
   if (slot && !slot->failed()) return slot->result();
   if (slot) slot->shutdown();
-  std::shared_ptr<PartialBlob> partial =
-      store.open_partial(info.digest, info.size, info.piece_length, info.pieces);
+  std::shared_ptr<PartialBlob> partial = store.open_partial(
+      info.digest, info.size, info.piece_length, info.pieces, pieces_bound_to_digest);
   slot = std::make_shared<BlobSwarm>(impl_->ctx, info, std::move(partial));
   slot->start();
   return slot->result();

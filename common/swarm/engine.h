@@ -88,7 +88,10 @@ class Engine {
   void seed(const proto::Metainfo& info, const std::filesystem::path& file);
   // Fetches a blob through the swarm into `store` (resuming a partial download if one exists).
   // Joins an ongoing fetch of the same digest. Once complete, the blob keeps being seeded.
-  std::shared_future<FetchResult> fetch(const proto::Metainfo& info, const BlobStore& store);
+  // pieces_bound_to_digest: the caller verified an origin's signature over `info`, so the blob
+  // is published on its verified pieces alone (BlobStore::open_partial).
+  std::shared_future<FetchResult> fetch(const proto::Metainfo& info, const BlobStore& store,
+                                        bool pieces_bound_to_digest = false);
   // Streaming reads: fetch the pieces covering [offset, offset+length) before any other.
   // The future is ready (true) once they are all verified, or false if the fetch failed or the
   // blob is unknown here. Bytes in a ready range can be read with read().

@@ -6,6 +6,8 @@
 // every new piece the rarest there is. Served from the file, each piece is written once and read
 // back once per upload: in the 50-agent benchmark, about a third of the traffic of a disk that
 // was saturated (bench/README.md). Kept as the buffer it arrived in, it costs no copy at all.
+// Off by default since pieces are streamed to disk (piece_stream.h): on a node that starts cold
+// its memory cost more CPU, in fresh pages, than the disk reads it saved.
 #include <cstddef>
 #include <cstdint>
 #include <list>

@@ -17,6 +17,7 @@
 #include "common/swarm/buffer.h"
 #include "common/swarm/peer_discovery.h"
 #include "common/swarm/peer_rate.h"
+#include "common/swarm/piece_stream.h"
 #include "proto/peer_wire.h"
 
 namespace fanout::swarm {
@@ -58,10 +59,13 @@ struct Peer {
   std::string body;
   std::vector<uint8_t> discard;  // late DATA for cancelled blocks is read into here and dropped
 
-  // Pieces we are fetching from this peer. The buffer is shared with any read in progress, so a
-  // cancelled piece's memory outlives the socket operation writing into it.
+  // Pieces we are fetching from this peer: streamed to the partial file block by block, or (in
+  // the endgame, or when verified pieces are kept in memory) into one buffer for the piece. The
+  // buffers are shared with any read in progress, so a cancelled piece's memory outlives the
+  // socket operation writing into it.
   struct Pending {
-    BufferPtr data;
+    std::shared_ptr<PieceStream> stream;
+    BufferPtr data;  // when not streamed
     std::vector<uint8_t> got;  // per block
     uint32_t blocks_left = 0;
     Clock::time_point asked = Clock::now();

@@ -14,6 +14,10 @@ struct Settings {
   std::string advertise_host;
   // Event-loop threads; 0 means one per core.
   unsigned threads = 0;
+  // Threads that hash pieces and write them; 0 means four, or one per event-loop thread if that is
+  // more. More than the cores: a direct write holds its thread until the device has the data, and
+  // with one such thread per agent, blocks waited seconds in its queue in the 50-agent benchmark.
+  unsigned disk_threads = 0;
   // Size of one REQUEST/DATA block. Pieces are fetched in blocks so a slow peer holds little.
   uint32_t block_size = 1u << 20;
   // Pieces requested ahead from one peer. One: the node's in-flight pieces (below) are then
@@ -42,8 +46,10 @@ struct Settings {
   // max_pieces_in_flight 8) at 1,000 nodes.
   uint32_t upload_slots = 0;
   // Verified pieces of each blob being fetched kept in memory, newest first, to serve peers
-  // without reading the file back (hot_pieces.h says why); 0 = always read from disk.
-  uint64_t hot_piece_bytes = 64ull << 20;
+  // without reading the file back (hot_pieces.h). 0, the default: pieces are streamed to disk
+  // block by block as they arrive and served from the file (piece_stream.h says why); above 0
+  // each piece in flight is received into a buffer of its own so it can be kept.
+  uint64_t hot_piece_bytes = 0;
   // Outgoing connections this node opens per blob; incoming ones are capped by max_connections.
   uint32_t max_peers_per_blob = 8;
   // Hard cap on connections (incoming + outgoing) across all blobs on this node.

@@ -82,6 +82,8 @@ HttpTrackerClient::Answer HttpTrackerClient::get(const std::string& path, size_t
   httplib::Result res = client.Get((path_prefix_ + path).c_str(),
                                    [&](const httplib::Response& response) {
                                      answer.status = response.status;
+                                     answer.metainfo_signature =
+                                         response.get_header_value(proto::kMetainfoSignatureHeader);
                                      return true;
                                    },
                                    [&](const char* data, size_t length) {
@@ -135,7 +137,7 @@ swarm::AnnounceResponse HttpTrackerClient::announce(const swarm::AnnounceRequest
   return out;
 }
 
-proto::Metainfo HttpTrackerClient::fetch_metainfo(const Digest& digest) {
+proto::MetainfoWithSignature HttpTrackerClient::fetch_metainfo(const Digest& digest) {
   std::string what = "metainfo of " + digest.str();
   Answer answer = get("/v1/metainfo/" + digest.str(), proto::Metainfo::kMaxEncodedSize, what);
   if (answer.status == 404) {
@@ -160,7 +162,7 @@ proto::Metainfo HttpTrackerClient::fetch_metainfo(const Digest& digest) {
         TrackerClientError::Kind::kBadResponse, 200,
         "tracker " + base_url_ + ": asked for " + what + ", got that of " + metainfo.digest.str());
   }
-  return metainfo;
+  return {std::move(metainfo), std::move(answer.metainfo_signature)};
 }
 
 }  // namespace fanout::tracker_client

@@ -8,6 +8,7 @@
 #include "common/digest/digest.h"
 #include "common/swarm/peer_discovery.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::tracker_client {
 
@@ -47,9 +48,10 @@ class HttpTrackerClient : public swarm::PeerDiscovery {
   // not an IP address or request.event is not a protocol event.
   swarm::AnnounceResponse announce(const swarm::AnnounceRequest& request) override;
 
-  // The metainfo of `digest`, checked to decode and to name that digest.
-  // Throws TrackerClientError (kNotFound for a 404).
-  proto::Metainfo fetch_metainfo(const Digest& digest);
+  // The metainfo of `digest`, checked to decode and to name that digest, with the origin's
+  // signature as the tracker passed it on (empty when unsigned; checking it is the caller's
+  // business). Throws TrackerClientError (kNotFound for a 404).
+  proto::MetainfoWithSignature fetch_metainfo(const Digest& digest);
 
   const std::string& base_url() const { return base_url_; }
 
@@ -57,6 +59,7 @@ class HttpTrackerClient : public swarm::PeerDiscovery {
   struct Answer {
     int status = 0;
     std::string body;
+    std::string metainfo_signature;  // the X-Fanout-Metainfo-Signature header, if any
   };
   // GET prefix + path with the body capped at max_body bytes.
   Answer get(const std::string& path, size_t max_body, const std::string& what);

@@ -59,8 +59,8 @@ swarm::AnnounceResponse RingTrackerClient::announce(const swarm::AnnounceRequest
       request.digest, [&](HttpTrackerClient& c) { return c.announce(request); });
 }
 
-proto::Metainfo RingTrackerClient::fetch_metainfo(const Digest& digest) {
-  return first_answer<proto::Metainfo>(
+proto::MetainfoWithSignature RingTrackerClient::fetch_metainfo(const Digest& digest) {
+  return first_answer<proto::MetainfoWithSignature>(
       digest, [&](HttpTrackerClient& c) { return c.fetch_metainfo(digest); });
 }
 

@@ -37,7 +37,7 @@ class RingTrackerClient : public swarm::PeerDiscovery {
   // TrackerClientError when none answered; std::invalid_argument (a bad request) at once.
   swarm::AnnounceResponse announce(const swarm::AnnounceRequest& request) override;
   // Same order; a 404 (no origin has the blob) is final, not a reason to ask the next tracker.
-  proto::Metainfo fetch_metainfo(const Digest& digest);
+  proto::MetainfoWithSignature fetch_metainfo(const Digest& digest);
 
   // The trackers in the order they are tried for `digest`: ring order, trackers marked down last.
   std::vector<std::string> route(const Digest& digest) const;

@@ -40,9 +40,13 @@ Runs run_both(const TempDir& dir) {
                    (dir / "run").string() + "' --json '" + (dir / "real.json").string() + "'",
                dir / "real.json", dir / "real.log");
   // The real origin is not rate-limited: neither is the simulated one. The harness's agents run
-  // the engine's default settings, and so does the simulator when given no flags for them.
+  // the engine's default settings, and so does the simulator when given no flags for them. All
+  // of them share this machine: the model gets what the harness measured it can move.
+  double host_mibps = r.real.value("host_bytes_per_sec", 0.0) / (1 << 20);
+  EXPECT_GT(host_mibps, 0) << "the harness measures what the machine can move";
   r.sim = run(bin("fanout-sim") + " --nodes " + agents + " --size-mib " + size + " --node-mibps " +
-                  rate + " --origins 1 --origin-mibps 100000 --no-png" +
+                  rate + " --origins 1 --origin-mibps 100000 --no-png --host-mibps " +
+                  std::to_string(host_mibps) +
                   " --json '" + (dir / "sim.json").string() + "'",
               dir / "sim.json", dir / "sim.log");
   r.logs = "real:\n" + slurp(dir / "real.log") + "\nsimulated:\n" + slurp(dir / "sim.log");

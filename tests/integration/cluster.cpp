@@ -55,10 +55,14 @@ void Cluster::stop_origin(size_t i, std::chrono::milliseconds grace) {
   if (!tracker) return tracker;
   Node& origin = origins_[0];
   origin.cache_dir = origin_cache_dir();
-  return start(origin, "origin", "fanout-origin",
-               {"--listen", origin_url_.substr(7), "--peer-listen", loopback(free_port()),
-                "--advertise-host", "127.0.0.1", "--tracker", tracker_url_, "--object-store-dir",
-                object_store_dir().string(), "--cache-dir", origin.cache_dir.string()});
+  std::vector<std::string> origin_args{"--listen",           origin_url_.substr(7),
+                                       "--peer-listen",      loopback(free_port()),
+                                       "--advertise-host",   "127.0.0.1",
+                                       "--tracker",          tracker_url_,
+                                       "--object-store-dir", object_store_dir().string(),
+                                       "--cache-dir",        origin.cache_dir.string()};
+  origin_args.insert(origin_args.end(), origin_args_.begin(), origin_args_.end());
+  return start(origin, "origin", "fanout-origin", origin_args);
 }
 
 ::testing::AssertionResult Cluster::start_tracker_and_origins(int count, uint32_t replicas) {
@@ -83,11 +87,15 @@ void Cluster::stop_origin(size_t i, std::chrono::milliseconds grace) {
     origin.cache_dir = root_ / (name + "-cache");
     auto config = root_ / (name + ".yaml");
     std::ofstream(config) << ring << "  self: " << name << "\n";
-    auto started = start(origin, name, "fanout-origin",
-                         {"--config", config.string(), "--listen", origin.url.substr(7),
-                          "--peer-listen", loopback(free_port()), "--advertise-host", "127.0.0.1",
-                          "--tracker", tracker_url_, "--object-store-dir",
-                          object_store_dir().string(), "--cache-dir", origin.cache_dir.string()});
+    std::vector<std::string> args{"--config",           config.string(),
+                                  "--listen",           origin.url.substr(7),
+                                  "--peer-listen",      loopback(free_port()),
+                                  "--advertise-host",   "127.0.0.1",
+                                  "--tracker",          tracker_url_,
+                                  "--object-store-dir", object_store_dir().string(),
+                                  "--cache-dir",        origin.cache_dir.string()};
+    args.insert(args.end(), origin_args_.begin(), origin_args_.end());
+    auto started = start(origin, name, "fanout-origin", args);
     if (!started) return started;
   }
   return ::testing::AssertionSuccess();

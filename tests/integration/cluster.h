@@ -33,6 +33,9 @@ class Cluster {
   ::testing::AssertionResult start_tracker_and_origins(int count, uint32_t replicas);
   // Extra flags for the tracker (e.g. {"--registry", path}); call before starting it.
   void set_tracker_args(std::vector<std::string> args) { tracker_args_ = std::move(args); }
+  // Extra flags for every origin (e.g. {"--set", "metainfo_signing_key=..."}); call before
+  // starting them.
+  void set_origin_args(std::vector<std::string> args) { origin_args_ = std::move(args); }
   // Starts `count` more agents and waits until all of them answer /healthz.
   // `extra` flags are appended to every agent's command line.
   ::testing::AssertionResult start_agents(int count, const std::vector<std::string>& extra = {});
@@ -70,6 +73,7 @@ class Cluster {
   std::filesystem::path root_;
   std::string tracker_url_;
   std::vector<std::string> tracker_args_;
+  std::vector<std::string> origin_args_;
   std::string origin_url_;
   Node tracker_;
   // origins_[0] is the single origin of start_tracker_and_origin(), or the first of a ring.

@@ -55,8 +55,11 @@ class AgentServerTest : public ::testing::Test {
   std::string content_ = std::string(3u << 20, 'a') + "the end";
   Digest digest_ = Sha256::of(content_);
   bool swarm_fails_ = false;
-  BlobFetcher fetcher_{cas_, [this](const Digest& d) { return metainfo(d); },
-                       [this](const proto::Metainfo& m) { return fetch(m); }, metrics_,
+  BlobFetcher fetcher_{cas_,
+                       [this](const Digest& d) {
+                         return proto::MetainfoWithSignature{metainfo(d), {}};
+                       },
+                       [this](const proto::Metainfo& m, bool) { return fetch(m); }, metrics_,
                        std::chrono::seconds(10)};
   AgentServer server_{fetcher_, registry_, metrics_};
   std::unique_ptr<httplib::Client> client_;

@@ -215,6 +215,25 @@ TEST_F(BlobCacheTest, InventorySplitsCompleteFromInterruptedAndKeepsTheOrder) {
   EXPECT_EQ(cache.index().total_bytes(), 1 * kMiB);
 }
 
+// A resumed fetch is checked against metainfo_public_keys like a new one, so the signature is
+// kept beside the metainfo (and goes with it on eviction); an inventory scan ignores it.
+TEST_F(BlobCacheTest, KeepsTheMetainfoSignatureForResumedFetches) {
+  proto::Metainfo a;
+  {
+    BlobCache cache(cas_, {}, metrics_, hooks_);
+    a = put('a', 1 * kMiB);
+    cache.save_metainfo(a);  // unsigned first, as by an agent without keys
+    EXPECT_EQ(cache.metainfo_signature(a.digest), "");
+    cache.save_metainfo(a, "c2lnbmF0dXJl");
+  }
+  BlobCache cache(cas_, {}, metrics_, hooks_);
+  auto inventory = cache.load();
+  ASSERT_EQ(inventory.complete.size(), 1u);
+  EXPECT_TRUE(inventory.incomplete.empty()) << "the .sig file is not a blob's metainfo";
+  EXPECT_EQ(cache.metainfo_signature(a.digest), "c2lnbmF0dXJl");
+  EXPECT_EQ(*cache.metainfo(a.digest), a);
+}
+
 TEST(Manifest, ParsesLayersAndRefusesEscapingNames) {
   std::string d = Sha256::of("x").str();
   auto layers = parse_manifest(R"({"layers":[{"digest":")" + d +

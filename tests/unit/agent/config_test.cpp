@@ -1,8 +1,12 @@
 #include "agent/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
+
+#include "tests/support/temp_dir.h"
 
 namespace fanout::agent {
 namespace {
@@ -31,11 +35,14 @@ TEST(AgentConfig, Defaults) {
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.fetch_timeout, std::chrono::minutes(30));
   EXPECT_TRUE(c.whole_blob_hash) << "a blob is published only if it hashes to its digest";
+  EXPECT_TRUE(c.metainfo_public_keys.empty());
+  EXPECT_TRUE(c.metainfo_verifier.empty()) << "signatures are not required by default";
   // The engine's own defaults stand unless configured; the peer address comes from peer_listen.
   EXPECT_EQ(c.swarm.block_size, engine_defaults.block_size);
   EXPECT_EQ(c.swarm.max_connections, engine_defaults.max_connections);
   EXPECT_EQ(c.swarm.peer_timeout, engine_defaults.peer_timeout);
-  EXPECT_EQ(c.swarm.hot_piece_bytes, 64u << 20);
+  EXPECT_EQ(c.swarm.hot_piece_bytes, 0u) << "pieces are streamed to disk, not kept in memory";
+  EXPECT_EQ(c.swarm.disk_threads, 0u) << "four, or one per event-loop thread";
   EXPECT_EQ(c.swarm.listen_host, "0.0.0.0");
   EXPECT_EQ(c.swarm.listen_port, 7201);
   EXPECT_FALSE(c.swarm.is_origin);
@@ -53,6 +60,7 @@ log_level: warn
 whole_blob_hash: false
 swarm:
   threads: 3
+  disk_threads: 6
   block_size: 256KiB
   pipeline_pieces: 9
   max_peers_per_blob: 12
@@ -70,6 +78,7 @@ swarm:
   EXPECT_EQ(c.fetch_timeout, std::chrono::seconds(90));
   EXPECT_EQ(c.log_level, "warn");
   EXPECT_EQ(c.swarm.threads, 3u);
+  EXPECT_EQ(c.swarm.disk_threads, 6u);
   EXPECT_EQ(c.swarm.block_size, 256u * 1024);
   EXPECT_EQ(c.swarm.pipeline_pieces, 9u);
   EXPECT_EQ(c.swarm.max_peers_per_blob, 12u);
@@ -164,6 +173,40 @@ TEST(AgentConfigLocality, ZoneAndRackReachTheEngineAndBadLabelsAreRefused) {
   } catch (const config::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("rack"), std::string::npos) << e.what();
   }
+}
+
+// A list, for key rotation; each file is loaded at config time so a bad one stops the agent at
+// start-up with the key's name, the file and its problem.
+TEST(AgentConfig, MetainfoPublicKeys) {
+  using ::testing::HasSubstr;
+  test::TempDir dir("fanout-agent-keys-");
+  proto::write_metainfo_key_pair(dir / "old.key", dir / "old.pub");
+  proto::write_metainfo_key_pair(dir / "new.key", dir / "new.pub");
+  const std::string old_pub = (dir / "old.pub").string(), new_pub = (dir / "new.pub").string();
+
+  AgentConfig c = read_yaml("metainfo_public_keys: [" + old_pub + ", " + new_pub + "]");
+  EXPECT_EQ(c.metainfo_public_keys, (std::vector<std::string>{old_pub, new_pub}));
+  EXPECT_EQ(c.metainfo_verifier.key_count(), 2u);
+  proto::Metainfo info;
+  info.digest = Sha256::of("");
+  auto signed_by = [&](const char* key) {
+    return proto::MetainfoWithSignature{info, proto::MetainfoSigner::load(dir / key).sign(info)};
+  };
+  EXPECT_EQ(c.metainfo_verifier.check(signed_by("old.key")),
+            proto::MetainfoVerifier::Verdict::kValid);
+  EXPECT_EQ(c.metainfo_verifier.check(signed_by("new.key")),
+            proto::MetainfoVerifier::Verdict::kValid);
+  EXPECT_EQ(read_yaml("metainfo_public_keys: " + old_pub).metainfo_verifier.key_count(), 1u);
+
+  const std::string missing = (dir / "missing.pub").string();
+  EXPECT_THAT(error_of("metainfo_public_keys: [" + old_pub + ", " + missing + "]"),
+              HasSubstr("metainfo_public_keys: " + missing + ": cannot read"));
+  EXPECT_THAT(error_of("metainfo_public_keys: [" + (dir / "old.key").string() + "]"),
+              HasSubstr("old.key: a private key; agents take only the public key"));
+  std::ofstream(dir / "junk.pub") << "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+  EXPECT_THAT(error_of("metainfo_public_keys: [" + (dir / "junk.pub").string() + "]"),
+              HasSubstr("junk.pub: not a PEM public key"));
+  EXPECT_THAT(error_of("metainfo_public_keys: {a: b}"), HasSubstr("metainfo_public_keys"));
 }
 
 }  // namespace

@@ -51,10 +51,10 @@ class PullServiceWatchTest : public ::testing::Test {
         : cache(t.cas_, limits, t.metrics_),
           fetcher(
               t.cas_,
-              [](const Digest& d) -> proto::Metainfo {
+              [](const Digest& d) -> proto::MetainfoWithSignature {
                 throw std::runtime_error("unexpected fetch of " + d.str());
               },
-              [](const proto::Metainfo&) -> std::shared_future<swarm::FetchResult> {
+              [](const proto::Metainfo&, bool) -> std::shared_future<swarm::FetchResult> {
                 throw std::runtime_error("unexpected swarm fetch");
               },
               t.metrics_, 5s),

@@ -144,5 +144,38 @@ TEST_F(PartialFixture, WithoutTheWholeBlobHashVerifiedPiecesAloneArePublished) {
   EXPECT_TRUE(store.contains(digest));
 }
 
+// A signed metainfo binds the pieces to the digest, so that one blob skips the whole-blob pass
+// while the store-wide default stays on for every other. Shown with bytes damaged on disk after
+// their piece check: only the whole-blob hash would notice them.
+TEST_F(PartialFixture, PiecesBoundToDigestSkipTheWholeBlobHashForThatBlobOnly) {
+  ASSERT_TRUE(store.whole_blob_hash());
+  auto damage_piece_2 = [&] {
+    FILE* f = std::fopen((store.partial_dir() / digest.hex()).c_str(), "r+b");
+    std::fseek(f, 21, SEEK_SET);
+    std::fputc('X', f);
+    std::fclose(f);
+  };
+  {
+    auto bound = store.open_partial(digest, 25, 10, hashes, /*pieces_bound_to_digest=*/true);
+    ASSERT_TRUE(bound->write_piece(2, at(20), 5));
+    damage_piece_2();
+    ASSERT_TRUE(bound->write_piece(0, at(0), 10));
+    ASSERT_TRUE(bound->write_piece(1, at(10), 10));
+    EXPECT_NO_THROW(bound->commit()) << "no second pass: the damage goes unseen";
+    EXPECT_TRUE(store.contains(digest));
+  }
+  fs::permissions(store.path_of(digest), fs::perms::owner_write, fs::perm_options::add);
+  fs::remove(store.path_of(digest));
+
+  EXPECT_TRUE(store.whole_blob_hash()) << "the store-wide default is untouched";
+  auto unbound = open();
+  ASSERT_TRUE(unbound->write_piece(2, at(20), 5));
+  damage_piece_2();
+  ASSERT_TRUE(unbound->write_piece(0, at(0), 10));
+  ASSERT_TRUE(unbound->write_piece(1, at(10), 10));
+  EXPECT_THROW(unbound->commit(), CorruptBlobError);
+  EXPECT_FALSE(store.contains(digest));
+}
+
 }  // namespace
 }  // namespace fanout

@@ -1,8 +1,12 @@
 #include "origin/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
+
+#include "tests/support/temp_dir.h"
 
 namespace fanout::origin {
 namespace {
@@ -117,6 +121,36 @@ TEST(OriginConfig, BadValuesAreNamed) {
   EXPECT_NE(error_of("object_store: 3").find("object_store"), std::string::npos);
   EXPECT_NE(error_of("object_store: {put_max_attempts: 0}").find("object_store.put_max_attempts"),
             std::string::npos);
+}
+
+// Unsigned by default; a signing key is loaded at config time, so a bad one stops the origin
+// at start-up with the key's name and the file's problem.
+TEST(OriginConfig, MetainfoSigningKey) {
+  using ::testing::HasSubstr;
+  OriginConfig unsigned_config = read_yaml("{}");
+  EXPECT_EQ(unsigned_config.metainfo_signing_key, "");
+  EXPECT_FALSE(unsigned_config.metainfo_signer);
+
+  test::TempDir dir("fanout-origin-key-");
+  proto::write_metainfo_key_pair(dir / "origin.key", dir / "origin.pub");
+  OriginConfig c = read_yaml("metainfo_signing_key: " + (dir / "origin.key").string());
+  ASSERT_TRUE(c.metainfo_signer);
+  proto::Metainfo info;
+  info.size = 0;
+  info.digest = Sha256::of("");
+  EXPECT_EQ(proto::MetainfoVerifier::load({dir / "origin.pub"})
+                .check({info, c.metainfo_signer->sign(info)}),
+            proto::MetainfoVerifier::Verdict::kValid);
+
+  EXPECT_THAT(error_of("metainfo_signing_key: " + (dir / "nope.key").string()),
+              HasSubstr("metainfo_signing_key: " + (dir / "nope.key").string() +
+                        ": cannot read: No such file or directory"));
+  EXPECT_THAT(
+      error_of("metainfo_signing_key: " + (dir / "origin.pub").string()),
+      HasSubstr("metainfo_signing_key: " + (dir / "origin.pub").string() + ": a public key"));
+  std::ofstream(dir / "junk.key") << "junk\n";
+  EXPECT_THAT(error_of("metainfo_signing_key: " + (dir / "junk.key").string()),
+              HasSubstr("junk.key: not a PEM private key"));
 }
 
 }  // namespace

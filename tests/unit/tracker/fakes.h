@@ -14,6 +14,7 @@
 #include "common/digest/digest.h"
 #include "proto/error_body.h"
 #include "proto/metainfo.h"
+#include "proto/metainfo_signature.h"
 
 namespace fanout::tracker::testing {
 
@@ -46,6 +47,7 @@ class FakeOrigin {
   struct Reply {
     int status = 200;
     std::string body;
+    std::string signature;  // X-Fanout-Metainfo-Signature; none when empty
   };
 
   FakeOrigin() {
@@ -62,6 +64,9 @@ class FakeOrigin {
         return;
       }
       res.status = it->second.status;
+      if (!it->second.signature.empty()) {
+        res.set_header(proto::kMetainfoSignatureHeader, it->second.signature);
+      }
       res.set_content(it->second.body,
                       it->second.status == 200 ? "application/octet-stream" : "application/json");
     });
@@ -79,7 +84,9 @@ class FakeOrigin {
     std::lock_guard lock(mu_);
     replies_[digest.str()] = std::move(reply);
   }
-  void serve(const proto::Metainfo& metainfo) { reply(metainfo.digest, {200, metainfo.encode()}); }
+  void serve(const proto::Metainfo& metainfo, std::string signature = {}) {
+    reply(metainfo.digest, {200, metainfo.encode(), std::move(signature)});
+  }
   void set_delay(std::chrono::milliseconds delay) { delay_ms_ = delay.count(); }
   int requests() const { return requests_.load(); }
 

@@ -119,7 +119,9 @@ TEST_F(HttpTrackerClientTest, FetchesMetainfoAndTellsNotFoundFromOtherErrors) {
   HttpTrackerClient client(url_);
   proto::Metainfo m = make_metainfo(20'000, 4);
   origin_.serve(m);
-  EXPECT_EQ(client.fetch_metainfo(m.digest), m);
+  proto::MetainfoWithSignature got = client.fetch_metainfo(m.digest);
+  EXPECT_EQ(got.metainfo, m);
+  EXPECT_EQ(got.signature, "");  // the origin did not sign
 
   Digest unknown = make_metainfo(100, 5).digest;
   TrackerClientError e = error_of([&] { client.fetch_metainfo(unknown); });
@@ -190,6 +192,23 @@ class FakeTracker {
   std::string body_;
   std::string last_target_;
 };
+
+// The tracker needs no key: it keeps the origin's signature beside the cached bytes and hands it
+// on unchanged, on the miss that asked the origin and on every hit after it.
+TEST_F(HttpTrackerClientTest, PassesTheOriginsSignatureThrough) {
+  HttpTrackerClient client(url_);
+  proto::MetainfoSigner signer = proto::MetainfoSigner::generate();
+  proto::Metainfo m = make_metainfo(20'000, 6);
+  origin_.serve(m, signer.sign(m));
+  for (int i = 0; i < 2; ++i) {
+    proto::MetainfoWithSignature got = client.fetch_metainfo(m.digest);
+    EXPECT_EQ(got.metainfo, m);
+    EXPECT_EQ(got.signature, signer.sign(m));
+    EXPECT_EQ(proto::MetainfoVerifier::of(signer).check(got),
+              proto::MetainfoVerifier::Verdict::kValid);
+  }
+  EXPECT_EQ(origin_.requests(), 1);  // the second answer came from the cache, signature too
+}
 
 TEST(HttpTrackerClient, RejectsAnswersItCannotTrust) {
   FakeTracker tracker;

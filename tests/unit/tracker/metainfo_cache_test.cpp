@@ -58,6 +58,39 @@ TEST_F(MetainfoCacheTest, FetchesOnceThenServesFromMemory) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
+// Origins that start signing are heard without restarting the tracker: an unsigned entry is asked
+// for again once it is old; a signed one never is.
+TEST_F(MetainfoCacheTest, UnsignedEntriesAreAskedForAgainOnceOld) {
+  FakeOrigin origin;
+  proto::Metainfo m = make_metainfo(10'000, 1);
+  origin.serve(m);
+  MetainfoCache cache({{origin.url()}, std::chrono::seconds(2), std::chrono::milliseconds(50)},
+                      fetches_, hits_);
+  EXPECT_EQ(cache.get(m.digest)->signature, "");
+  EXPECT_EQ(cache.get(m.digest)->signature, "") << "young: from memory";
+  EXPECT_EQ(origin.requests(), 1);
+  origin.serve(m, "c2lnbmVk");
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  EXPECT_EQ(cache.get(m.digest)->signature, "c2lnbmVk");
+  EXPECT_EQ(origin.requests(), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  EXPECT_EQ(cache.get(m.digest)->signature, "c2lnbmVk");
+  EXPECT_EQ(origin.requests(), 2) << "signed entries are kept for good";
+}
+
+TEST_F(MetainfoCacheTest, AnUnsignedEntryIsStillServedWhenTheOriginsAreGone) {
+  auto origin = std::make_unique<FakeOrigin>();
+  proto::Metainfo m = make_metainfo(10'000, 1);
+  origin->serve(m);
+  MetainfoCache cache({{origin->url()}, std::chrono::seconds(1), std::chrono::milliseconds(10)},
+                      fetches_, hits_);
+  ASSERT_EQ(cache.get(m.digest)->metainfo, m);
+  origin.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(cache.get(m.digest)->metainfo, m);
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 TEST_F(MetainfoCacheTest, ConcurrentMissesShareOneOriginRequest) {
   FakeOrigin origin;
   origin.set_delay(std::chrono::milliseconds(300));

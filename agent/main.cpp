@@ -146,7 +146,23 @@ int main(int argc, char** argv) {
             }
           }
           try {
-            return tracker->fetch_metainfo(digest);
+            auto got = tracker->fetch_metainfo(digest);
+            // A tracker may hold a copy cached before the origins signed it, or signed with a
+            // key since rotated away: an owning origin has the current signature.
+            if (!verifier.empty() && fallback &&
+                verifier.check(got) != proto::MetainfoVerifier::Verdict::kValid) {
+              try {
+                auto direct = fallback->metainfo(digest);
+                if (verifier.check(direct) == proto::MetainfoVerifier::Verdict::kValid) {
+                  spdlog::info("metainfo of {}: the tracker's copy is {}; took the origin's",
+                               digest.str(), proto::describe(verifier.check(got)));
+                  return direct;
+                }
+              } catch (const std::exception& origin_error) {
+                spdlog::warn("{}", origin_error.what());
+              }
+            }
+            return got;  // (refused by the fetcher, with the tracker's verdict, if unsigned)
           } catch (const tracker_client::TrackerClientError& e) {
             // The tracker is down or failing: an owning origin knows the metainfo too.
             using Kind = tracker_client::TrackerClientError::Kind;

@@ -74,10 +74,11 @@ void check_ed25519(EVP_PKEY* key, const std::string& name) {
 
 std::string to_pem(EVP_PKEY* key, bool private_half) {
   Bio bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio) throw MetainfoKeyError("cannot encode key: " + openssl_error());
   int ok = private_half
                ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
                : PEM_write_bio_PUBKEY(bio.get(), key);
-  if (!bio || ok != 1) throw MetainfoKeyError("cannot encode key: " + openssl_error());
+  if (ok != 1) throw MetainfoKeyError("cannot encode key: " + openssl_error());
   char* data = nullptr;
   long size = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, size_t(size));

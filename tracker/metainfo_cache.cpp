@@ -50,20 +50,17 @@ std::shared_ptr<const CachedMetainfo> MetainfoCache::get(const Digest& digest) {
       stale = e;
     }
     if (auto it = in_flight_.find(digest); it != in_flight_.end()) {
+      if (stale) {  // someone is asking the origins again: the copy we have will do meanwhile
+        cache_hits_.inc();
+        return stale;
+      }
       pending = it->second;
     } else {
       in_flight_.emplace(digest, promise.get_future().share());
     }
   }
   // Someone else is already asking the origins: wait for their answer (or their error).
-  if (pending.valid()) {
-    try {
-      return pending.get();
-    } catch (const MetainfoError&) {
-      if (stale) return stale;
-      throw;
-    }
-  }
+  if (pending.valid()) return pending.get();
 
   try {
     Entry entry = fetch_from_origins(digest);

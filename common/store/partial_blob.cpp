@@ -39,6 +39,16 @@ PartialBlob::PartialBlob(const BlobStore& store, const Digest& digest, uint64_t 
 }
 
 PartialBlob::~PartialBlob() {
+  {
+    std::lock_guard lock(mu_);
+    if (bitmap_dirty_ && !finished_) {
+      try {
+        save_bitmap_locked();
+      } catch (const std::exception&) {
+        // Pieces not recorded are fetched again after a restart; nothing to do here.
+      }
+    }
+  }
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -62,33 +72,38 @@ void PartialBlob::load_resume_state() {
   }
   ::close(bfd);
   fileio::AlignedBytes buf(piece_length_);
-  std::lock_guard lock(mu_);
   for (uint32_t i = 0; i < piece_count(); ++i) {
     if (!saved[i]) continue;
     uint32_t n = piece_size(i);
     io_->pread(buf.data(), n, static_cast<off_t>(uint64_t{i} * piece_length_), buf.size());
     if (Sha256::of(buf.data(), n).bytes() != hashes_[i]) continue;
-    done_[i] = 1;
-    ++done_count_;
-    advance_frontier_locked(i, buf.data());
+    {
+      std::lock_guard lock(mu_);
+      done_[i] = 1;
+      ++done_count_;
+    }
+    advance_frontier(i, buf.data());
   }
+  std::lock_guard lock(mu_);
   save_bitmap_locked();
 }
 
 bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) {
   if (index >= piece_count() || size != piece_size(index)) return false;
   if (Sha256::of(data, size).bytes() != hashes_[index]) return false;
-  std::lock_guard region(region_mu(index));
   {
+    std::lock_guard region(region_mu(index));
+    {
+      std::lock_guard lock(mu_);
+      if (done_[index]) return true;
+    }
+    io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_));
     std::lock_guard lock(mu_);
-    if (done_[index]) return true;
+    done_[index] = 1;
+    ++done_count_;
+    maybe_save_bitmap_locked();
   }
-  io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_));
-  std::lock_guard lock(mu_);
-  done_[index] = 1;
-  ++done_count_;
-  advance_frontier_locked(index, data);
-  save_bitmap_locked();
+  advance_frontier(index, data);
   return true;
 }
 
@@ -116,27 +131,32 @@ bool PartialBlob::write_block(uint32_t index, uint64_t token, uint32_t offset,
 PartialBlob::StreamResult PartialBlob::finish_stream(uint32_t index, uint64_t token,
                                                      const Digest& hash) {
   if (index >= piece_count()) return StreamResult::kStale;
-  std::lock_guard region(region_mu(index));
-  std::lock_guard lock(mu_);
-  if (stream_token_[index] != token) return StreamResult::kStale;
-  stream_token_[index] = 0;
-  if (hash.bytes() != hashes_[index]) return StreamResult::kBadHash;
-  if (done_[index]) return StreamResult::kVerified;  // written whole meanwhile
-  done_[index] = 1;
-  ++done_count_;
-  advance_frontier_locked(index, nullptr);
-  save_bitmap_locked();
+  {
+    std::lock_guard region(region_mu(index));
+    std::lock_guard lock(mu_);
+    if (stream_token_[index] != token) return StreamResult::kStale;
+    stream_token_[index] = 0;
+    if (hash.bytes() != hashes_[index]) return StreamResult::kBadHash;
+    if (done_[index]) return StreamResult::kVerified;  // written whole meanwhile
+    done_[index] = 1;
+    ++done_count_;
+    maybe_save_bitmap_locked();
+  }
+  advance_frontier(index, nullptr);
   return StreamResult::kVerified;
 }
 
-void PartialBlob::advance_frontier_locked(uint32_t index, const uint8_t* data) {
+// Outside mu_: a gap that closes may mean reading back hundreds of MiB, and lookups (has_piece)
+// and other writers must not wait for that. A done piece's bytes no longer change.
+void PartialBlob::advance_frontier(uint32_t index, const uint8_t* data) {
   if (!whole_blob_hash_) return;
+  std::lock_guard frontier(frontier_mu_);
   if (index == frontier_ && data) {  // (a streamed piece is read back like any other)
     frontier_hash_.update(data, piece_size(index));
     ++frontier_;
   }
   // Pieces that arrived early are read back once the gap closes, into one reused buffer.
-  while (frontier_ < piece_count() && done_[frontier_]) {
+  while (frontier_ < piece_count() && has_piece(frontier_)) {
     uint32_t n = piece_size(frontier_);
     if (readback_.size() < piece_length_) readback_.resize(piece_length_);
     io_->pread(readback_.data(), n, static_cast<off_t>(uint64_t{frontier_} * piece_length_),
@@ -146,7 +166,19 @@ void PartialBlob::advance_frontier_locked(uint32_t index, const uint8_t* data) {
   }
 }
 
+// The bitmap is rewritten at most once a second (an open, a write and a rename each time: at
+// hundreds of pieces a second that was a cost of its own), and when the blob is closed. A crash
+// forgets at most the last second's pieces, which are fetched again.
+void PartialBlob::maybe_save_bitmap_locked() {
+  bitmap_dirty_ = true;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_bitmap_save_ < kBitmapSaveInterval) return;
+  save_bitmap_locked();
+}
+
 void PartialBlob::save_bitmap_locked() {
+  bitmap_dirty_ = false;
+  last_bitmap_save_ = std::chrono::steady_clock::now();
   fs::path tmp = bitmap_path_.string() + ".tmp";
   int bfd = fileio::open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   try {
@@ -174,6 +206,7 @@ void PartialBlob::read(uint64_t offset, void* out, size_t size, size_t capacity)
 }
 
 fs::path PartialBlob::commit() {
+  std::lock_guard frontier(frontier_mu_);
   std::lock_guard lock(mu_);
   if (finished_) throw StoreError("partial blob " + digest_.str() + ": already committed");
   if (done_count_ != piece_count()) {

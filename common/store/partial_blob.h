@@ -9,6 +9,7 @@
 // (BlobStore::set_whole_blob_hash), the sha256 of the whole blob is computed over the contiguous
 // prefix as it grows, and commit() publishes only if that hash equals the digest.
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -72,7 +73,11 @@ class PartialBlob {
  private:
   void load_resume_state();
   void save_bitmap_locked();
-  void advance_frontier_locked(uint32_t index, const uint8_t* data);
+  void maybe_save_bitmap_locked();
+  static constexpr std::chrono::seconds kBitmapSaveInterval{1};
+  // Extends the whole-blob hash over the pieces done in order from the frontier (`data`: piece
+  // `index`'s bytes, or null to read them back). Takes frontier_mu_, then mu_ briefly.
+  void advance_frontier(uint32_t index, const uint8_t* data);
 
   const BlobStore& store_;
   bool whole_blob_hash_;  // the store's default, unless the pieces are bound to the digest
@@ -88,10 +93,13 @@ class PartialBlob {
   mutable std::mutex mu_;
   std::vector<uint8_t> done_;  // one byte per piece
   uint32_t done_count_ = 0;
+  std::mutex frontier_mu_;  // taken before mu_, never after it
   Sha256 frontier_hash_;        // sha256 of pieces [0, frontier_)
   uint32_t frontier_ = 0;
   fileio::AlignedBytes readback_;  // pieces read back to extend the frontier
   bool finished_ = false;
+  bool bitmap_dirty_ = false;
+  std::chrono::steady_clock::time_point last_bitmap_save_{};
   std::vector<uint64_t> stream_token_;  // per piece: its current writer (0 = none)
   uint64_t next_token_ = 1;
   // Held across a write into a piece's bytes and the check that it may still write there, so a

@@ -662,7 +662,7 @@ void BlobSwarm::fill_all() {
 }
 
 void BlobSwarm::fill_requests(const PeerPtr& p) {
-  if (!picker_ || complete_ || stopped_ || p->closed || !p->hello_received) return;
+  if (!picker_ || complete_ || stopped_ || failed_ || p->closed || !p->hello_received) return;
   // An origin holds every piece; it reveals them a few at a time only to spread its upload,
   // so a piece a reader waits for may be asked of it before it was shown.
   auto peer_has = [&](uint32_t i) {
@@ -775,6 +775,9 @@ void BlobSwarm::on_verified(uint32_t piece, BufferPtr data, bool ok, wire::PeerI
   if (!error.empty()) {
     spdlog::error("fetch {}: cannot write piece {}: {}", info_.digest.str(), piece, error);
     failed_ = true;
+    // Every stream of this swarm stops writing before anyone learns of the failure: a retry opens
+    // the same partial file anew, and no block of ours may land in it afterwards.
+    for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
     finish(FetchResult{false, {}, "cannot write piece: " + error, {}});
     fail_waiters();
     return;
@@ -845,9 +848,9 @@ void BlobSwarm::on_committed(std::filesystem::path path, std::string error) {
   if (!error.empty()) {
     spdlog::error("fetch {}: {}", info_.digest.str(), error);
     failed_ = true;
+    for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
     finish(FetchResult{false, {}, error, {}});
     fail_waiters();
-    for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
     return;
   }
   complete_ = true;

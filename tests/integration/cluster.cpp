@@ -53,6 +53,16 @@ void Cluster::stop_origin(size_t i, std::chrono::milliseconds grace) {
   tracker_args.insert(tracker_args.end(), tracker_args_.begin(), tracker_args_.end());
   auto tracker = start(tracker_, "tracker", "fanout-tracker", tracker_args);
   if (!tracker) return tracker;
+  return start_single_origin();
+}
+
+::testing::AssertionResult Cluster::restart_origin(std::vector<std::string> args) {
+  stop_origin(0, std::chrono::seconds(5));
+  origin_args_ = std::move(args);
+  return start_single_origin();
+}
+
+::testing::AssertionResult Cluster::start_single_origin() {
   Node& origin = origins_[0];
   origin.cache_dir = origin_cache_dir();
   std::vector<std::string> origin_args{"--listen",           origin_url_.substr(7),

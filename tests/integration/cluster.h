@@ -44,6 +44,9 @@ class Cluster {
   const std::string& origin_url() const { return origin_url_; }
   const std::string& origin_url(size_t i) const { return origins_.at(i).url; }
   size_t origin_count() const { return origins_.size(); }
+  // Restarts the single origin of start_tracker_and_origin() on the same address with these
+  // extra flags instead of set_origin_args()'s, and waits until it answers /healthz.
+  ::testing::AssertionResult restart_origin(std::vector<std::string> args);
   // Stops origin i: SIGTERM and a wait of `grace` before SIGKILL (0: SIGKILL at once).
   void stop_origin(size_t i, std::chrono::milliseconds grace);
   const std::string& agent_url(size_t i) const { return agents_.at(i).url; }
@@ -69,6 +72,7 @@ class Cluster {
   };
   ::testing::AssertionResult start(Node& node, const std::string& name, const char* binary,
                                    std::vector<std::string> args);
+  ::testing::AssertionResult start_single_origin();
 
   std::filesystem::path root_;
   std::string tracker_url_;

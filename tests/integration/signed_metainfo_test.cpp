@@ -133,6 +133,46 @@ TEST(SignedMetainfo, AnAgentWithTheOriginsKeySkipsTheWholeHashAndAnotherKeyIsRef
       << cluster.logs();
 }
 
+// Signing turned on while a tracker holds the unsigned copy: an agent that requires signatures
+// takes the metainfo from an owning origin instead of failing.
+TEST(SignedMetainfo, AnAgentPassesOverTheTrackersUnsignedCopyForTheOrigins) {
+  TempDir dir("fanout-signed-");
+  proto::write_metainfo_key_pair(dir / "origin.key", dir / "origin.pub");
+  Cluster cluster(dir / "cluster");
+  ASSERT_TRUE(cluster.start_tracker_and_origin()) << cluster.logs();
+  Digest digest = cluster.put_random_object(kBlobSize);
+  httplib::Client tracker(cluster.tracker_url());
+  tracker.set_read_timeout(std::chrono::seconds(30));
+  auto cached = tracker.Get("/v1/metainfo/" + digest.str());
+  ASSERT_TRUE(cached && cached->status == 200) << describe(cached);
+  ASSERT_EQ(cached->get_header_value(proto::kMetainfoSignatureHeader), "") << "unsigned at first";
+
+  ASSERT_TRUE(cluster.restart_origin(
+      {"--set", "metainfo_signing_key=" + (dir / "origin.key").string()}))
+      << cluster.logs();
+  auto still = tracker.Get("/v1/metainfo/" + digest.str());
+  ASSERT_TRUE(still && still->status == 200) << describe(still);
+  ASSERT_EQ(still->get_header_value(proto::kMetainfoSignatureHeader), "")
+      << "the tracker still serves its cached copy";
+
+  ASSERT_TRUE(cluster.start_agents(
+      1, {"--set", "metainfo_public_keys=[" + (dir / "origin.pub").string() + "]"}))
+      << cluster.logs();
+  httplib::Client agent(cluster.agent_url(0));
+  agent.set_read_timeout(std::chrono::seconds(60));
+  auto blob = agent.Get("/v1/blobs/" + digest.str());
+  ASSERT_TRUE(blob && blob->status == 200) << describe(blob) << cluster.logs();
+  EXPECT_EQ(Sha256::of(blob->body), digest);
+  EXPECT_EQ(
+      agent_metric(cluster.agent_url(0), "fanout_agent_blobs_published_on_signed_metainfo_total"),
+      1);
+  EXPECT_EQ(agent_metric(cluster.agent_url(0), "fanout_agent_metainfo_signature_failures_total"),
+            0);
+  EXPECT_NE(read_file(dir / "cluster" / "logs" / "agent-0.log").find("took the origin's"),
+            std::string::npos)
+      << cluster.logs();
+}
+
 // A key file an agent cannot use stops it at start-up, naming the key and the problem.
 TEST(SignedMetainfo, AnAgentWithAnUnreadableKeyDoesNotStart) {
   TempDir dir("fanout-signed-");

@@ -1,8 +1,6 @@
 #include "agent/blob_cache.h"
 
-#include <fcntl.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -34,22 +32,6 @@ fs::path BlobCache::signature_path(const Digest& digest) const {
 }
 
 namespace {
-
-// Temp file, fsync, rename: a crash leaves the old file or the new one, never half of one.
-void write_atomically(const fs::path& path, const std::string& bytes) {
-  fs::path tmp = path.string() + ".tmp";
-  int fd = fileio::open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-  try {
-    fileio::write_all(fd, bytes.data(), bytes.size(), tmp);
-    fileio::fsync_or_throw(fd, tmp);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  fs::rename(tmp, path);
-  fileio::fsync_dir(path.parent_path());
-}
 
 std::string read_whole(const fs::path& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);
@@ -99,10 +81,10 @@ BlobCache::Inventory BlobCache::load() {
 
 void BlobCache::save_metainfo(const proto::Metainfo& info, const std::string& signature) {
   // The signature first: metainfo saved unsigned by an earlier run may get one now.
-  if (!signature.empty()) write_atomically(signature_path(info.digest), signature);
+  if (!signature.empty()) fileio::write_file_atomically(signature_path(info.digest), signature);
   fs::path path = metainfo_path(info.digest);
   if (fs::exists(path)) return;  // immutable: the same digest always has the same metainfo
-  write_atomically(path, info.encode());
+  fileio::write_file_atomically(path, info.encode());
 }
 
 std::string BlobCache::metainfo_signature(const Digest& digest) const {

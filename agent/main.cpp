@@ -149,13 +149,14 @@ int main(int argc, char** argv) {
             auto got = tracker->fetch_metainfo(digest);
             // A tracker may hold a copy cached before the origins signed it, or signed with a
             // key since rotated away: an owning origin has the current signature.
-            if (!verifier.empty() && fallback &&
-                verifier.check(got) != proto::MetainfoVerifier::Verdict::kValid) {
+            using Verdict = proto::MetainfoVerifier::Verdict;
+            Verdict verdict = verifier.empty() ? Verdict::kValid : verifier.check(got);
+            if (verdict != Verdict::kValid && fallback) {
               try {
                 auto direct = fallback->metainfo(digest);
-                if (verifier.check(direct) == proto::MetainfoVerifier::Verdict::kValid) {
+                if (verifier.check(direct) == Verdict::kValid) {
                   spdlog::info("metainfo of {}: the tracker's copy is {}; took the origin's",
-                               digest.str(), proto::describe(verifier.check(got)));
+                               digest.str(), proto::describe(verdict));
                   return direct;
                 }
               } catch (const std::exception& origin_error) {

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <fstream>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <vector>
 
@@ -538,23 +537,9 @@ void BlobPuller::sync_in_background(std::shared_ptr<PullSink> sink, proto::Metai
 void BlobPuller::persist_metainfo(const proto::Metainfo& info) {
   // Best effort: without the file a restart rebuilds the metainfo from the CAS copy.
   std::filesystem::path dest = metainfo_dir_ / info.digest.hex();
-  std::filesystem::path tmp =
-      metainfo_dir_ / (".tmp-" + info.digest.hex() + "-" + std::to_string(std::random_device{}()));
   try {
-    std::string encoded = info.encode();
-    int fd = fileio::open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    try {
-      fileio::write_all(fd, encoded.data(), encoded.size(), tmp);
-      fileio::fsync_or_throw(fd, tmp);
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
-    ::close(fd);
-    std::filesystem::rename(tmp, dest);
+    fileio::write_file_atomically(dest, info.encode());
   } catch (const std::exception& e) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
     spdlog::warn("cannot keep metainfo of {} in {}: {}", info.digest.str(), dest.string(),
                  e.what());
   }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <random>
+#include <string>
 #include <system_error>
 
 namespace fanout::fileio {
@@ -75,6 +77,29 @@ void fsync_dir(const std::filesystem::path& dir) {
   if (fd < 0) return;  // best effort: the data itself is already synced
   ::fsync(fd);
   ::close(fd);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  std::filesystem::path tmp =
+      path.parent_path() / ("." + path.filename().string() + ".tmp-" +
+                            std::to_string(std::random_device{}()));
+  try {
+    int fd = open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    try {
+      write_all(fd, bytes.data(), bytes.size(), tmp);
+      fsync_or_throw(fd, tmp);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+    std::filesystem::rename(tmp, path);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
+  }
+  fsync_dir(path.parent_path());
 }
 
 }  // namespace fanout::fileio

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string_view>
 
 namespace fanout::fileio {
 
@@ -14,5 +15,9 @@ void write_all(int fd, const void* data, size_t size, const std::filesystem::pat
 void fsync_or_throw(int fd, const std::filesystem::path& p);
 // fsyncs a directory so a rename inside it survives a crash.
 void fsync_dir(const std::filesystem::path& dir);
+// Replaces `path` with `bytes` so a crash leaves the old file or the new one, never half of one:
+// a temp file beside it (".<name>.tmp-<random>", which never parses as a digest), fsynced,
+// renamed over it, the directory fsynced. The temp file is removed if anything fails.
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
 
 }  // namespace fanout::fileio

@@ -99,9 +99,7 @@ bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) 
     }
     io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_));
     std::lock_guard lock(mu_);
-    done_[index] = 1;
-    ++done_count_;
-    maybe_save_bitmap_locked();
+    mark_done_locked(index);
   }
   advance_frontier(index, data);
   return true;
@@ -138,9 +136,7 @@ PartialBlob::StreamResult PartialBlob::finish_stream(uint32_t index, uint64_t to
     stream_token_[index] = 0;
     if (hash.bytes() != hashes_[index]) return StreamResult::kBadHash;
     if (done_[index]) return StreamResult::kVerified;  // written whole meanwhile
-    done_[index] = 1;
-    ++done_count_;
-    maybe_save_bitmap_locked();
+    mark_done_locked(index);
   }
   advance_frontier(index, nullptr);
   return StreamResult::kVerified;
@@ -164,6 +160,12 @@ void PartialBlob::advance_frontier(uint32_t index, const uint8_t* data) {
     frontier_hash_.update(readback_.data(), n);
     ++frontier_;
   }
+}
+
+void PartialBlob::mark_done_locked(uint32_t index) {
+  done_[index] = 1;
+  ++done_count_;
+  maybe_save_bitmap_locked();
 }
 
 // The bitmap is rewritten at most once a second (an open, a write and a rename each time: at

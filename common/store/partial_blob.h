@@ -74,6 +74,8 @@ class PartialBlob {
   void load_resume_state();
   void save_bitmap_locked();
   void maybe_save_bitmap_locked();
+  // A verified piece's bytes are on disk: it counts from now on.
+  void mark_done_locked(uint32_t index);
   static constexpr std::chrono::seconds kBitmapSaveInterval{1};
   // Extends the whole-blob hash over the pieces done in order from the frontier (`data`: piece
   // `index`'s bytes, or null to read them back). Takes frontier_mu_, then mu_ briefly.

@@ -411,7 +411,7 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
   p->socket.close(ignored);
   for (auto& [piece, pending] : p->downloading) {
     if (picker_) picker_->stopped(piece);
-    if (pending.stream) pending.stream->abandon(), streaming_.erase(piece);
+    if (pending.stream) pending.stream->abandon();
   }
   if (!p->is_origin) pieces_in_flight_ -= static_cast<uint32_t>(p->downloading.size());
   p->downloading.clear();
@@ -686,13 +686,21 @@ void BlobSwarm::fill_requests(const PeerPtr& p) {
   }
 }
 
+bool BlobSwarm::streaming(uint32_t piece) const {
+  for (const auto& p : peers_) {
+    auto it = p->downloading.find(piece);
+    if (it != p->downloading.end() && it->second.stream) return true;
+  }
+  return false;
+}
+
 void BlobSwarm::start_piece(const PeerPtr& p, uint32_t piece) {
   if (p->downloading.empty()) p->last_receive = Clock::now();  // the timeout starts now
   picker_->started(piece);
   Peer::Pending pending;
   // Streamed unless another peer is streaming it (the endgame: one writer per piece) or the
   // verified piece is to be kept in memory anyway (hot_pieces).
-  if (ctx_.settings.hot_piece_bytes == 0 && streaming_.insert(piece).second) {
+  if (ctx_.settings.hot_piece_bytes == 0 && !streaming(piece)) {
     pending.stream =
         std::make_shared<PieceStream>(ctx_.disk, partial_, piece, ctx_.settings.block_size);
   } else {
@@ -717,7 +725,7 @@ void BlobSwarm::cancel_piece(const PeerPtr& p, uint32_t piece) {
     if (it->second.got[b]) continue;
     frames += wire::encode_cancel({piece, b * ctx_.settings.block_size, block_size(piece, b)});
   }
-  if (it->second.stream) it->second.stream->abandon(), streaming_.erase(piece);
+  if (it->second.stream) it->second.stream->abandon();
   p->downloading.erase(it);
   if (!p->is_origin) --pieces_in_flight_;
   picker_->stopped(piece);
@@ -736,8 +744,7 @@ void BlobSwarm::piece_received(const PeerPtr& p, uint32_t piece) {
   picker_->set_verifying(piece, true);
   auto partial = partial_;
   Source source = p->is_origin ? Source::kOrigin : Source::kPeer;
-  if (auto stream = node.mapped().stream) {
-    streaming_.erase(piece);  // (verifying: nobody else is asked for it meanwhile)
+  if (auto stream = node.mapped().stream) {  // (verifying: nobody else is asked for it meanwhile)
     stream->finish([self = shared_from_this(), piece, from = p->id, dialed = p->dialed,
                     source](PieceStream::Outcome o) {
       asio::post(self->strand_, [self, piece, o, from, dialed, source] {

@@ -93,6 +93,8 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void fill_requests(const PeerPtr& p);
   void fill_all();
   void start_piece(const PeerPtr& p, uint32_t piece);
+  // Whether some peer's PieceStream is writing `piece` (one writer per piece).
+  bool streaming(uint32_t piece) const;
   void piece_received(const PeerPtr& p, uint32_t piece);
   enum class Source { kPeer, kOrigin, kFallback };
   void on_verified(uint32_t piece, BufferPtr data, bool ok, proto::wire::PeerId from,
@@ -141,7 +143,6 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   int seed_fd_ = -1;
   std::shared_ptr<PartialBlob> partial_;
   std::unique_ptr<PiecePicker> picker_;  // only while fetching
-  std::set<uint32_t> streaming_;  // pieces some peer's PieceStream is writing (one at a time)
   uint32_t pieces_in_flight_ = 0;  // entries of every agent peer's `downloading` (not origins')
   bool complete_ = false;
   bool committing_ = false;

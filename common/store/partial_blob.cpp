@@ -151,7 +151,11 @@ void PartialBlob::advance_frontier(uint32_t index, const uint8_t* data) {
     frontier_hash_.update(data, piece_size(index));
     ++frontier_;
   }
-  // Pieces that arrived early are read back once the gap closes, into one reused buffer.
+  read_back_to_frontier_locked();
+}
+
+// Pieces that arrived early are read back once the gap closes, into one reused buffer.
+void PartialBlob::read_back_to_frontier_locked() {
   while (frontier_ < piece_count() && has_piece(frontier_)) {
     uint32_t n = piece_size(frontier_);
     if (readback_.size() < piece_length_) readback_.resize(piece_length_);
@@ -209,6 +213,9 @@ void PartialBlob::read(uint64_t offset, void* out, size_t size, size_t capacity)
 
 fs::path PartialBlob::commit() {
   std::lock_guard frontier(frontier_mu_);
+  // A piece's writer may have marked it done and not yet advanced the frontier (another writer
+  // of the same piece reported it verified first): catch up here.
+  if (whole_blob_hash_) read_back_to_frontier_locked();
   std::lock_guard lock(mu_);
   if (finished_) throw StoreError("partial blob " + digest_.str() + ": already committed");
   if (done_count_ != piece_count()) {

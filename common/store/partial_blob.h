@@ -80,6 +80,8 @@ class PartialBlob {
   // Extends the whole-blob hash over the pieces done in order from the frontier (`data`: piece
   // `index`'s bytes, or null to read them back). Takes frontier_mu_, then mu_ briefly.
   void advance_frontier(uint32_t index, const uint8_t* data);
+  // Reads back and hashes the done pieces from the frontier on; frontier_mu_ held.
+  void read_back_to_frontier_locked();
 
   const BlobStore& store_;
   bool whole_blob_hash_;  // the store's default, unless the pieces are bound to the digest

@@ -46,6 +46,12 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
     throw config::ConfigError("swarm.block_size: must be between 16KiB and " +
                               std::to_string(proto::wire::kMaxBlock >> 10) + "KiB");
   }
+  // A typo like 4000 would start thousands of threads per agent; no machine needs more than this.
+  constexpr unsigned kMaxThreads = 256;
+  if (s.threads > kMaxThreads) throw config::ConfigError("swarm.threads: must be at most 256");
+  if (s.disk_threads > kMaxThreads) {
+    throw config::ConfigError("swarm.disk_threads: must be at most 256");
+  }
   check_positive("swarm.pipeline_pieces", s.pipeline_pieces);
   check_positive("swarm.max_pieces_in_flight", s.max_pieces_in_flight);
   check_positive("swarm.max_peers_per_blob", s.max_peers_per_blob);

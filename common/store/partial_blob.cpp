@@ -95,6 +95,7 @@ bool PartialBlob::write_piece(uint32_t index, const uint8_t* data, size_t size) 
     std::lock_guard region(region_mu(index));
     {
       std::lock_guard lock(mu_);
+      if (retired_) return false;
       if (done_[index]) return true;
     }
     io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_));
@@ -120,7 +121,7 @@ bool PartialBlob::write_block(uint32_t index, uint64_t token, uint32_t offset,
   std::lock_guard region(region_mu(index));
   {
     std::lock_guard lock(mu_);
-    if (done_[index] || stream_token_[index] != token) return false;
+    if (retired_ || done_[index] || stream_token_[index] != token) return false;
   }
   io_->pwrite(data, size, static_cast<off_t>(uint64_t{index} * piece_length_ + offset));
   return true;
@@ -132,7 +133,7 @@ PartialBlob::StreamResult PartialBlob::finish_stream(uint32_t index, uint64_t to
   {
     std::lock_guard region(region_mu(index));
     std::lock_guard lock(mu_);
-    if (stream_token_[index] != token) return StreamResult::kStale;
+    if (retired_ || stream_token_[index] != token) return StreamResult::kStale;
     stream_token_[index] = 0;
     if (hash.bytes() != hashes_[index]) return StreamResult::kBadHash;
     if (done_[index]) return StreamResult::kVerified;  // written whole meanwhile
@@ -231,6 +232,15 @@ fs::path PartialBlob::commit() {
   std::optional<Digest> actual;
   if (whole_blob_hash_) actual = frontier_hash_.finish();
   return store_.publish(digest_, tmp, fd_, actual);
+}
+
+void PartialBlob::retire() {
+  {
+    std::lock_guard lock(mu_);
+    retired_ = true;
+  }
+  // A writer past its check holds its piece's region lock until its pwrite returns.
+  for (auto& region : region_mu_) std::lock_guard wait(region);
 }
 
 void PartialBlob::discard() {

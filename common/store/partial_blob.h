@@ -69,6 +69,10 @@ class PartialBlob {
   std::filesystem::path commit();
   // Removes the partial file and its bitmap.
   void discard();
+  // No byte is written through this object any more (streams go stale, write_piece refuses);
+  // returns once writes already under way have finished. A fetch that failed calls it before
+  // reporting, because a retry opens the same file through a new object.
+  void retire();
 
  private:
   void load_resume_state();
@@ -102,6 +106,7 @@ class PartialBlob {
   uint32_t frontier_ = 0;
   fileio::AlignedBytes readback_;  // pieces read back to extend the frontier
   bool finished_ = false;
+  bool retired_ = false;
   bool bitmap_dirty_ = false;
   std::chrono::steady_clock::time_point last_bitmap_save_{};
   std::vector<uint64_t> stream_token_;  // per piece: its current writer (0 = none)

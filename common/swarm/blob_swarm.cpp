@@ -781,13 +781,7 @@ void BlobSwarm::on_verified(uint32_t piece, BufferPtr data, bool ok, wire::PeerI
   picker_->set_verifying(piece, false);
   if (!error.empty()) {
     spdlog::error("fetch {}: cannot write piece {}: {}", info_.digest.str(), piece, error);
-    failed_ = true;
-    // Every stream of this swarm stops writing before anyone learns of the failure: a retry opens
-    // the same partial file anew, and no block of ours may land in it afterwards.
-    for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
-    finish(FetchResult{false, {}, "cannot write piece: " + error, {}});
-    fail_waiters();
-    return;
+    return fail_fetch("cannot write piece: " + error);
   }
   if (!ok) {
     ctx_.metrics.pieces_failed.inc();
@@ -851,14 +845,20 @@ void BlobSwarm::commit() {
   });
 }
 
+// Every stream of this swarm stops writing before anyone learns of the failure: a retry opens
+// the same partial file anew, and no block of ours may land in it afterwards.
+void BlobSwarm::fail_fetch(const std::string& error) {
+  failed_ = true;
+  for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
+  if (partial_) partial_->retire();
+  finish(FetchResult{false, {}, error, {}});
+  fail_waiters();
+}
+
 void BlobSwarm::on_committed(std::filesystem::path path, std::string error) {
   if (!error.empty()) {
     spdlog::error("fetch {}: {}", info_.digest.str(), error);
-    failed_ = true;
-    for (auto& p : std::vector<PeerPtr>(peers_)) close(p, "fetch failed", false);
-    finish(FetchResult{false, {}, error, {}});
-    fail_waiters();
-    return;
+    return fail_fetch(error);
   }
   complete_ = true;
   check_waiters();

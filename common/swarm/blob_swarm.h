@@ -104,6 +104,8 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void on_fallback_piece(uint32_t piece, bool ok, std::string error);
   void check_waiters();
   void fail_waiters();
+  // Stops the fetch for good: peers closed, the partial file retired, waiters told.
+  void fail_fetch(const std::string& error);
   void cancel_piece(const PeerPtr& p, uint32_t piece);
   void commit();
   void on_committed(std::filesystem::path path, std::string error);

@@ -6,10 +6,19 @@
 namespace fanout::swarm {
 
 void PieceRate::sample(uint64_t bytes, double seconds, double now, double trust_seconds) {
-  double rate = double(bytes) / std::max(seconds, 1e-6);
-  // Half the weight on the newest piece: a peer that got busy drops fast, and one slow piece
-  // (a long queue ahead of it) does not erase a good record.
-  rate_ = trusted(now, trust_seconds) ? (rate_ + rate) / 2 : rate;
+  // Bytes over seconds, the record before each new piece weighing half: a peer that got busy
+  // drops fast. Not an average of per-piece rates: a piece that came at once out of a token
+  // bucket's burst then adds its bytes but no time, where it used to rank a 1 MiB/s peer at
+  // hundreds of MiB/s for pieces to come (1 MiB pieces fit in a 20 MiB/s link's burst).
+  double took = std::max(seconds, 1e-6);
+  if (trusted(now, trust_seconds)) {
+    bytes_ = bytes_ / 2 + double(bytes);
+    seconds_ = seconds_ / 2 + took;
+  } else {
+    bytes_ = double(bytes);
+    seconds_ = took;
+  }
+  rate_ = bytes_ / seconds_;
   took_ = seconds;
   at_ = now;
 }

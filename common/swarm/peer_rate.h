@@ -27,6 +27,8 @@ class PieceRate {
  private:
   bool trusted(double now, double trust_seconds) const;
 
+  double bytes_ = 0;    // decayed record (peer_rate.cpp)
+  double seconds_ = 0;
   double rate_ = 0;
   double took_ = 0;  // the last piece's time
   double at_ = -std::numeric_limits<double>::infinity();

@@ -30,7 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint64_t kBlobSize = (9ull << 20) + 5;  // three pieces
+constexpr uint64_t kBlobSize = (9ull << 20) + 5;  // ten pieces, the last one short
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -108,6 +108,10 @@ TEST(AgentConfig, BadValuesAreNamed) {
   EXPECT_NE(error_of("swarm: {block_size: 4GiB}").find("swarm.block_size"), std::string::npos);
   EXPECT_NE(error_of("swarm: {block_size: 8MiB}").find("swarm.block_size"), std::string::npos);
   EXPECT_NE(error_of("swarm: {block_size: lots}").find("swarm.block_size"), std::string::npos);
+  EXPECT_NE(error_of("swarm: {disk_threads: 4000}").find("swarm.disk_threads: must be at most"),
+            std::string::npos);
+  EXPECT_NE(error_of("swarm: {threads: 257}").find("swarm.threads: must be at most"),
+            std::string::npos);
   EXPECT_NE(error_of("swarm: {peer_timeout: soon}").find("swarm.peer_timeout"), std::string::npos);
   EXPECT_NE(error_of("swarm: {peer_rate_trust: 0s}").find("swarm.peer_rate_trust"),
             std::string::npos);

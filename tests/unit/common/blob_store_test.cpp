@@ -255,6 +255,24 @@ TEST_F(StreamFixture, BlocksOutsideTheirPieceAreRefused) {
   EXPECT_EQ(on_disk(20, 5), std::string(5, '\0'));
 }
 
+// A fetch that failed retires its partial blob before a retry opens the same file anew: whatever
+// the failed fetch still had queued for the disk writes nothing from then on.
+TEST_F(StreamFixture, ARetiredPartialBlobWritesNothingMore) {
+  uint64_t token = p->begin_stream(0);
+  ASSERT_TRUE(p->write_block(0, token, 0, at(0), 5));
+  p->retire();
+  auto retry = open();
+  std::string junk(10, 'z');
+  auto* j = reinterpret_cast<const uint8_t*>(junk.data());
+  EXPECT_FALSE(p->write_block(0, token, 5, j, 5)) << "a stream of the failed fetch";
+  EXPECT_EQ(p->finish_stream(0, token, Sha256::of(bytes.substr(0, 10))), Result::kStale);
+  EXPECT_FALSE(p->write_piece(1, at(10), 10)) << "even right bytes go through the retry";
+  EXPECT_FALSE(p->has_piece(0));
+  EXPECT_FALSE(p->has_piece(1));
+  ASSERT_TRUE(retry->write_piece(0, at(0), 10));
+  EXPECT_EQ(on_disk(0, 10), bytes.substr(0, 10));
+}
+
 // The bitmap saved for resume lists streamed pieces like the others.
 TEST_F(StreamFixture, StreamedPiecesSurviveARestart) {
   ASSERT_EQ(stream_piece(1, bytes.substr(10, 10)), Result::kVerified);

@@ -53,7 +53,7 @@ class BlobPullerTest : public ::testing::Test {
 };
 
 TEST_F(BlobPullerTest, PullsVerifiesStoresAndSeeds) {
-  const uint64_t size = (9u << 20) + 5;  // three pieces, the last one short
+  const uint64_t size = (2u << 20) + 5;  // three pieces, the last one short
   Digest d = put_random(size, 1);
   auto puller = make_puller();
   auto blob = puller->pull(d);

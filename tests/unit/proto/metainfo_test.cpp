@@ -24,10 +24,12 @@ Metainfo build(const std::string& bytes) {
 }
 
 TEST(MetainfoTest, PieceLengthIsAPureFunctionOfSize) {
-  EXPECT_EQ(Metainfo::piece_length_for(0), 4u << 20);
-  EXPECT_EQ(Metainfo::piece_length_for(1), 4u << 20);
-  EXPECT_EQ(Metainfo::piece_length_for(64ull << 30), 4u << 20);  // exactly 16384 pieces
-  EXPECT_EQ(Metainfo::piece_length_for((64ull << 30) + 1), 8u << 20);
+  EXPECT_EQ(Metainfo::piece_length_for(0), 1u << 20);
+  EXPECT_EQ(Metainfo::piece_length_for(1), 1u << 20);
+  EXPECT_EQ(Metainfo::piece_length_for(256ull << 20), 1u << 20);  // the benchmark's blob
+  EXPECT_EQ(Metainfo::piece_length_for(16ull << 30), 1u << 20);   // exactly 16384 pieces
+  EXPECT_EQ(Metainfo::piece_length_for((16ull << 30) + 1), 2u << 20);
+  EXPECT_EQ(Metainfo::piece_length_for(64ull << 30), 4u << 20);
   uint64_t size = 200ull << 30;  // a 200 GiB layer
   uint32_t pl = Metainfo::piece_length_for(size);
   EXPECT_EQ(pl, 16u << 20);
@@ -35,11 +37,11 @@ TEST(MetainfoTest, PieceLengthIsAPureFunctionOfSize) {
 }
 
 TEST(MetainfoTest, BuilderHashesWholeBlobAndEveryPiece) {
-  std::string bytes = random_bytes((9 << 20) + 3, 1);
+  std::string bytes = random_bytes((2 << 20) + (1 << 18) + 3, 1);
   Metainfo m = build(bytes);
   EXPECT_EQ(m.digest, Sha256::of(bytes));
   ASSERT_EQ(m.piece_count(), 3u);
-  EXPECT_EQ(m.piece_size(2), (1u << 20) + 3);
+  EXPECT_EQ(m.piece_size(2), (1u << 18) + 3);
   for (uint32_t i = 0; i < 3; ++i) {
     EXPECT_EQ(m.pieces[i], Sha256::of(bytes.data() + m.piece_offset(i), m.piece_size(i)).bytes());
   }

@@ -160,16 +160,16 @@ TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
   }
 }
 
-// One piece in flight at a time, and the slow seed was asked first: once its piece arrives
+// One piece in flight at a time, and the slow seed was asked first: once its pieces arrive
 // the free place goes to the fast seed (untried ranks first, then measured speed), not back to
-// the peer that just delivered (which would have fetched all ten at 2 MiB/s).
+// the peer that just delivered (which would have fetched all twenty at 1 MiB/s).
 TEST(EngineFeaturesTest, TheFreePlaceGoesToTheFastestPeer) {
   test::TempDir dir;
-  Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 10 pieces
+  Digest digest = test::write_random_file(dir / "blob", 20 << 20);  // 20 pieces
   auto info = metainfo_of(dir / "blob");
-  ASSERT_EQ(info.piece_count(), 10u);
+  ASSERT_EQ(info.piece_count(), 20u);
   Settings slow_settings = local();
-  slow_settings.egress_bytes_per_sec = 2 << 20;
+  slow_settings.egress_bytes_per_sec = 1 << 20;
   Node slow(dir / "slow", slow_settings);
   slow.engine.seed(info, dir / "blob");
   Settings fast_settings = local();
@@ -192,13 +192,16 @@ TEST(EngineFeaturesTest, TheFreePlaceGoesToTheFastestPeer) {
   ASSERT_TRUE(got.ok) << got.error;
   EXPECT_EQ(Sha256::of_file(got.path), digest);
   uint64_t piece = info.piece_length;
-  EXPECT_LE(slow.em.bytes_to_peers.value(), 2 * piece) << "the slow seed kept the place";
-  EXPECT_GE(fast.em.bytes_to_peers.value(), 8 * piece);
+  // The slow seed may send three pieces: its first at once out of its token bucket's burst, one
+  // more at its real speed (asked before the fast seed was known, or while the burst still ranked
+  // it fast), and, its burst refilled, an endgame duplicate of the last piece.
+  EXPECT_LE(slow.em.bytes_to_peers.value(), 3 * piece) << "the slow seed kept the place";
+  EXPECT_GE(fast.em.bytes_to_peers.value(), 17 * piece);
 }
 
 TEST(EngineFeaturesTest, PrioritizedRangeIsReadableBeforeTheBlobCompletes) {
   test::TempDir dir;
-  Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 10 pieces
+  Digest digest = test::write_random_file(dir / "blob", 40 << 20);  // 40 pieces
   auto info = metainfo_of(dir / "blob");
   Settings seed_settings = local();
   seed_settings.egress_bytes_per_sec = 10 << 20;  // the whole blob needs about 4 s

@@ -17,11 +17,23 @@ TEST(PieceRateTest, AnUntriedPeerRanksAboveEveryMeasuredOne) {
   EXPECT_DOUBLE_EQ(r.rank(5.0, kTrust), 2.0 * (1 << 20));
 }
 
-TEST(PieceRateTest, HalfTheWeightGoesToTheNewestPiece) {
+TEST(PieceRateTest, BytesOverSecondsWithTheOlderRecordWeighingHalf) {
   PieceRate r;
   r.sample(1000, 1.0, 1.0, kTrust);  // 1000 B/s
   r.sample(3000, 1.0, 2.0, kTrust);  // 3000 B/s
-  EXPECT_DOUBLE_EQ(r.rank(2.0, kTrust), 2000);
+  EXPECT_DOUBLE_EQ(r.rank(2.0, kTrust), 3500 / 1.5);
+}
+
+// A peer's first piece may come at once out of its token bucket's burst; that must not rank a
+// slow peer above a fast one once its next piece came at its real speed.
+TEST(PieceRateTest, APieceOutOfABurstDoesNotMakeASlowPeerFast) {
+  PieceRate slow;
+  slow.sample(1 << 20, 0.001, 1.0, kTrust);
+  slow.sample(1 << 20, 1.0, 2.0, kTrust);  // 1 MiB/s from now on
+  PieceRate fast;
+  fast.sample(1 << 20, 1.0 / 64, 2.0, kTrust);  // 64 MiB/s
+  EXPECT_LT(slow.rank(2.0, kTrust), 2.0 * (1 << 20));
+  EXPECT_GT(fast.rank(2.0, kTrust), 30 * slow.rank(2.0, kTrust));
 }
 
 TEST(PieceRateTest, AStaleMeasurementCountsAsUntriedAndIsNotAveragedIn) {
@@ -40,8 +52,8 @@ TEST(PieceRateTest, TheWindowStretchesToFourPieceTimes) {
   r.sample(1000, 20.0, 20.0, kTrust);  // 50 B/s, a 20 s piece
   EXPECT_DOUBLE_EQ(r.rank(79.0, kTrust), 50);
   EXPECT_TRUE(std::isinf(r.rank(100.0, kTrust)));
-  r.sample(3000, 20.0, 40.0, kTrust);  // 150 B/s, averaged in
-  EXPECT_DOUBLE_EQ(r.rank(40.0, kTrust), 100);
+  r.sample(3000, 20.0, 40.0, kTrust);  // 150 B/s, weighed in
+  EXPECT_DOUBLE_EQ(r.rank(40.0, kTrust), 3500 / 30.0);
 }
 
 TEST(PieceRateTest, AnInstantPieceDoesNotDivideByZero) {

@@ -41,15 +41,20 @@ PartialBlob::PartialBlob(const BlobStore& store, const Digest& digest, uint64_t 
 PartialBlob::~PartialBlob() {
   {
     std::lock_guard lock(mu_);
-    if (bitmap_dirty_ && !finished_) {
-      try {
-        save_bitmap_locked();
-      } catch (const std::exception&) {
-        // Pieces not recorded are fetched again after a restart; nothing to do here.
-      }
-    }
+    flush_bitmap_locked();
   }
   if (fd_ >= 0) ::close(fd_);
+}
+
+// Records the pieces done since the last save, unless the blob is gone (committed, discarded) or
+// retired (which flushed it already: a retry's object owns the file from then on).
+void PartialBlob::flush_bitmap_locked() {
+  if (!bitmap_dirty_ || finished_ || retired_) return;
+  try {
+    save_bitmap_locked();
+  } catch (const std::exception&) {
+    // Pieces not recorded are fetched again after a restart; nothing to do here.
+  }
 }
 
 uint32_t PartialBlob::piece_size(uint32_t index) const {
@@ -237,6 +242,7 @@ fs::path PartialBlob::commit() {
 void PartialBlob::retire() {
   {
     std::lock_guard lock(mu_);
+    flush_bitmap_locked();  // so the retry resumes every piece verified here
     retired_ = true;
   }
   // A writer past its check holds its piece's region lock until its pwrite returns.

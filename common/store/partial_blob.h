@@ -69,8 +69,9 @@ class PartialBlob {
   std::filesystem::path commit();
   // Removes the partial file and its bitmap.
   void discard();
-  // No byte is written through this object any more (streams go stale, write_piece refuses);
-  // returns once writes already under way have finished. A fetch that failed calls it before
+  // No byte is written through this object any more (streams go stale, write_piece refuses, the
+  // record of done pieces is saved now and never again); returns once writes already under way
+  // have finished. A fetch that failed calls it before
   // reporting, because a retry opens the same file through a new object.
   void retire();
 
@@ -78,6 +79,7 @@ class PartialBlob {
   void load_resume_state();
   void save_bitmap_locked();
   void maybe_save_bitmap_locked();
+  void flush_bitmap_locked();
   // A verified piece's bytes are on disk: it counts from now on.
   void mark_done_locked(uint32_t index);
   static constexpr std::chrono::seconds kBitmapSaveInterval{1};

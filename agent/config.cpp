@@ -29,6 +29,7 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   r.get("max_pieces_in_flight", s.max_pieces_in_flight);
   r.get("upload_slots", s.upload_slots);
   r.get_size("hot_pieces", s.hot_piece_bytes);
+  r.get("zero_copy_uploads", s.zero_copy_uploads);
   r.get("max_peers_per_blob", s.max_peers_per_blob);
   r.get("max_connections", s.max_connections);
   r.get("max_queued_requests", s.max_queued_requests);

@@ -80,4 +80,19 @@ void DirectIo::pread(void* out, size_t size, off_t offset, size_t capacity) cons
   }
 }
 
+size_t DirectIo::splice_to_pipe(int pipe_w, size_t size, off_t offset) const {
+  if (direct() && aligned(static_cast<uintptr_t>(offset)) && aligned(size)) {
+    loff_t at = offset;
+    ssize_t n;
+    do n = ::splice(direct_fd_, &at, pipe_w, nullptr, size, SPLICE_F_MOVE);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINVAL) {
+      throw std::system_error(errno, std::generic_category(), "splice from " + path_.string());
+    }
+    // EINVAL: this kernel or file system cannot splice a direct descriptor.
+  }
+  return fileio::splice_to_pipe(fd_, pipe_w, size, offset, path_);
+}
+
 }  // namespace fanout::fileio

@@ -75,6 +75,12 @@ class DirectIo {
   // Reads exactly `size` bytes. Direct when `out` and `offset` are aligned and `capacity` (the
   // bytes `out` can hold) covers `size` rounded up to a page; the file may end inside that page.
   void pread(void* out, size_t size, off_t offset, size_t capacity) const;
+  // Moves up to `size` bytes from `offset` into the pipe `pipe_w` (splice(2), see
+  // common/swarm/pipe_pool.h); returns how many, 0 at the end of the file. Direct when `offset` and
+  // `size` are whole pages: the kernel reads the disk into pages it hands to the pipe, with no
+  // copy and nothing left in the page cache. Otherwise, or where the file system refuses, through
+  // the page cache.
+  size_t splice_to_pipe(int pipe_w, size_t size, off_t offset) const;
 
  private:
   int fd_;

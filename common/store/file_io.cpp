@@ -55,6 +55,16 @@ void pread_all(int fd, void* data, size_t size, off_t offset, const std::filesys
   }
 }
 
+size_t splice_to_pipe(int fd, int pipe_w, size_t size, off_t offset,
+                      const std::filesystem::path& p) {
+  loff_t at = offset;
+  for (;;) {
+    ssize_t n = ::splice(fd, &at, pipe_w, nullptr, size, SPLICE_F_MOVE);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) fail("splice from", p);
+  }
+}
+
 void write_all(int fd, const void* data, size_t size, const std::filesystem::path& p) {
   auto* b = static_cast<const char*>(data);
   while (size > 0) {

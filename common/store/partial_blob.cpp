@@ -217,6 +217,10 @@ void PartialBlob::read(uint64_t offset, void* out, size_t size, size_t capacity)
   io_->pread(out, size, static_cast<off_t>(offset), capacity);
 }
 
+size_t PartialBlob::splice_to(int pipe_w, uint64_t offset, size_t size) const {
+  return io_->splice_to_pipe(pipe_w, size, static_cast<off_t>(offset));
+}
+
 fs::path PartialBlob::commit() {
   std::lock_guard frontier(frontier_mu_);
   // A piece's writer may have marked it done and not yet advanced the frontier (another writer

@@ -62,6 +62,10 @@ class PartialBlob {
   // `out` can hold: with a page-aligned `out` and room for whole pages the read skips the page
   // cache (direct_io.h).
   void read(uint64_t offset, void* out, size_t size, size_t capacity = 0) const;
+  // Moves up to `size` bytes from `offset` into the pipe `pipe_w` without copying them through
+  // memory (zero-copy uploads, common/swarm/pipe_pool.h); returns how many. Like read(), only for
+  // bytes of verified pieces. Thread-safe.
+  size_t splice_to(int pipe_w, uint64_t offset, size_t size) const;
   int fd() const { return fd_; }
 
   // Publishes into the store; throws CorruptBlobError (and discards the file) if the whole-blob

@@ -1,7 +1,11 @@
 #include "common/swarm/blob_swarm.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
@@ -409,6 +413,7 @@ void BlobSwarm::close(const PeerPtr& p, const std::string& reason, bool backoff)
   p->write_throttle.cancel();
   p->socket.shutdown(tcp::socket::shutdown_both, ignored);
   p->socket.close(ignored);
+  p->pipe.reset();  // closed unless empty (pipe_pool.h)
   for (auto& [piece, pending] : p->downloading) {
     if (picker_) picker_->stopped(piece);
     if (pending.stream) pending.stream->abandon();
@@ -934,17 +939,25 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   } else if (p->upload_queue.front().piece != r.piece) {
     resume_uploads(upload_slots_.rotate(peer_key(p)));  // a piece sent: the next in line's turn
   }
-  // A piece still in memory is sent from its own buffer; any other block is read from disk.
+  // A piece still in memory is sent from its own buffer; any other block is spliced from disk
+  // (zero-copy, pipe_pool.h), or read into a buffer where that is off or no pipe is to be had.
+  uint64_t at = info_.piece_offset(r.piece) + r.offset;
+  std::string header = wire::encode_data_prefix(r.piece, r.offset, r.length);
   BufferPtr block = hot_.get(r.piece);
   size_t offset = r.offset;
   if (block) {
     ctx_.metrics.bytes_to_peers_from_memory.inc(r.length);
+  } else if (ctx_.settings.zero_copy_uploads && verified(at, r.length) &&
+             (p->pipe || (p->pipe = acquire_pipe()))) {
+    ++p->data_in_flight;
+    ctx_.metrics.bytes_to_peers_zero_copy.inc(r.length);
+    send_from_file(p, std::move(header), at, r.length);
+    block = nullptr;
   } else {
     block = acquire_buffer(r.length);
     offset = 0;
     try {
-      if (!read(info_.piece_offset(r.piece) + r.offset, block->data(), r.length,
-                block->capacity())) {
+      if (!read(at, block->data(), r.length, block->capacity())) {
         throw std::runtime_error("block not verified here");
       }
     } catch (const std::exception& e) {
@@ -952,9 +965,10 @@ void BlobSwarm::send_block(const PeerPtr& p) {
       return close(p, "local read error", false);
     }
   }
-  ++p->data_in_flight;
-  send(p, wire::encode_data_prefix(r.piece, r.offset, r.length), std::move(block), offset,
-       r.length);
+  if (block) {
+    ++p->data_in_flight;
+    send(p, std::move(header), std::move(block), offset, r.length);
+  }
   ctx_.metrics.bytes_to_peers.inc(r.length);
   std::lock_guard lock(stats_mu_);
   uploaded_ += r.length;
@@ -1006,34 +1020,115 @@ void BlobSwarm::send(const PeerPtr& p, std::string frame, BufferPtr payload, siz
   if (!p->writing) do_write(p);
 }
 
+void BlobSwarm::send_from_file(const PeerPtr& p, std::string header, uint64_t offset,
+                               size_t length) {
+  if (p->closed || p->closing) return;
+  Peer::OutFrame f{std::move(header), nullptr, 0, length};
+  f.from_file = true;
+  f.file_offset = offset;
+  p->out.push_back(std::move(f));
+  if (!p->writing) do_write(p);
+}
+
 void BlobSwarm::do_write(const PeerPtr& p) {
-  if (p->closed || p->writing || p->out.empty()) return;  // one async_write at a time
+  if (p->closed || p->writing || p->out.empty()) return;  // one write at a time
+  // Frames go out together, up to a block spliced from the file: its header ends this write.
   std::vector<asio::const_buffer> buffers;
-  size_t n = std::min(p->out.size(), kMaxFramesPerWrite);
-  for (size_t i = 0; i < n; ++i) {
-    buffers.push_back(asio::buffer(p->out[i].frame));
-    const auto& f = p->out[i];
+  size_t n = 0;
+  bool then_splice = false;
+  while (n < p->out.size() && n < kMaxFramesPerWrite && !then_splice) {
+    const auto& f = p->out[n++];
+    buffers.push_back(asio::buffer(f.frame));
     if (f.payload) buffers.push_back(asio::buffer(f.payload->data() + f.offset, f.length));
+    then_splice = f.from_file;
   }
   p->writing = n;
   asio::async_write(
       p->socket, buffers,
-      asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec, size_t) {
+      asio::bind_executor(strand_, [self = shared_from_this(), p, then_splice](error_code ec,
+                                                                              size_t) {
         if (p->closed) return;
         if (ec) return self->close(p, "write: " + ec.message(), true);
+        size_t done = then_splice ? p->writing - 1 : p->writing;
         uint32_t data_frames = 0;
-        for (size_t i = 0; i < p->writing; ++i) {
+        for (size_t i = 0; i < done; ++i) {
           if (p->out.front().payload) ++data_frames;
           p->out.pop_front();
         }
-        p->writing = 0;
-        p->data_in_flight -= data_frames;
-        if (p->closing && p->out.empty()) {
-          return self->close(p, p->closing->why, p->closing->backoff);
+        if (then_splice) {
+          p->data_in_flight -= data_frames;
+          p->writing = 1;
+          p->spliced_in = p->spliced_out = 0;
+          // splice(2) must not block the strand on a full socket.
+          p->socket.native_non_blocking(true, ec);
+          if (ec) return self->close(p, "socket: " + ec.message(), true);
+          return self->splice_payload(p);
         }
-        if (data_frames) self->serve_uploads(p);
-        self->do_write(p);
+        self->wrote(p, data_frames);
       }));
+}
+
+// The block at the front of `out` goes file -> pipe -> socket until the socket is full, then
+// again once it can take more. The pipe is refilled only when empty, so each read from the file
+// starts on a page boundary and can go around the page cache (DirectIo::splice_to_pipe).
+void BlobSwarm::splice_payload(const PeerPtr& p) {
+  const Peer::OutFrame& f = p->out.front();
+  Pipe& pipe = *p->pipe;
+  int socket = p->socket.native_handle();
+  try {
+    while (p->spliced_out < f.length) {
+      if (pipe.held == 0) {
+        size_t want = std::min(pipe.capacity, f.length - p->spliced_in);
+        size_t got = fill_pipe(pipe.write_fd, f.file_offset + p->spliced_in, want);
+        if (got == 0) throw std::runtime_error("file ends before the block");
+        pipe.held += got;
+        p->spliced_in += got;
+      }
+      ssize_t sent = ::splice(pipe.read_fd, nullptr, socket, nullptr, pipe.held,
+                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        p->socket.async_wait(
+            tcp::socket::wait_write,
+            asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
+              if (p->closed) return;
+              if (ec) return self->close(p, "write: " + ec.message(), true);
+              self->splice_payload(p);
+            }));
+        return;
+      }
+      if (sent < 0) {
+        return close(p, std::string("write: ") + std::strerror(errno), true);
+      }
+      pipe.held -= static_cast<size_t>(sent);
+      p->spliced_out += static_cast<size_t>(sent);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), e.what());
+    return close(p, "local read error", false);
+  }
+  p->out.pop_front();
+  // The pipe is empty: back to the pool unless another block will use it.
+  if (std::none_of(p->out.begin(), p->out.end(), [](const auto& o) { return o.from_file; })) {
+    p->pipe.reset();
+  }
+  wrote(p, 1);
+}
+
+size_t BlobSwarm::fill_pipe(int pipe_w, uint64_t offset, size_t size) const {
+  if (seed_fd_ >= 0) {
+    return fileio::splice_to_pipe(seed_fd_, pipe_w, size, static_cast<off_t>(offset),
+                                  info_.digest.str());
+  }
+  return partial_->splice_to(pipe_w, offset, size);
+}
+
+void BlobSwarm::wrote(const PeerPtr& p, uint32_t data_frames) {
+  p->writing = 0;
+  p->data_in_flight -= data_frames;
+  if (p->closing && p->out.empty()) return close(p, p->closing->why, p->closing->backoff);
+  if (data_frames) serve_uploads(p);
+  do_write(p);
 }
 
 // ---- figures ----------------------------------------------------------------------------------
@@ -1089,19 +1184,25 @@ std::shared_future<bool> BlobSwarm::prioritize(uint64_t offset, uint64_t length)
   return future;
 }
 
-bool BlobSwarm::read(uint64_t offset, void* out, size_t length, size_t capacity) const {
+bool BlobSwarm::verified(uint64_t offset, uint64_t length) const {
   if (offset > info_.size || length > info_.size - offset) return false;
-  if (length == 0) return true;
-  if (seed_fd_ >= 0) {
-    fileio::pread_all(seed_fd_, out, length, static_cast<off_t>(offset), info_.digest.str());
-    return true;
-  }
+  if (length == 0 || seed_fd_ >= 0) return true;
   uint32_t first = static_cast<uint32_t>(offset / info_.piece_length);
   uint32_t last = static_cast<uint32_t>((offset + length - 1) / info_.piece_length);
   for (uint32_t i = first; i <= last; ++i) {
     if (!partial_->has_piece(i)) return false;
   }
-  partial_->read(offset, out, length, capacity);
+  return true;
+}
+
+bool BlobSwarm::read(uint64_t offset, void* out, size_t length, size_t capacity) const {
+  if (!verified(offset, length)) return false;
+  if (length == 0) return true;
+  if (seed_fd_ >= 0) {
+    fileio::pread_all(seed_fd_, out, length, static_cast<off_t>(offset), info_.digest.str());
+  } else {
+    partial_->read(offset, out, length, capacity);
+  }
   return true;
 }
 

@@ -45,6 +45,8 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   // with room for whole pages is read around the page cache, see PartialBlob::read).
   std::shared_future<bool> prioritize(uint64_t offset, uint64_t length);
   bool read(uint64_t offset, void* out, size_t length, size_t capacity = 0) const;
+  // Whether every byte of [offset, offset + length) is ours to serve (its pieces verified).
+  bool verified(uint64_t offset, uint64_t length) const;
 
   std::shared_future<FetchResult> result() const { return result_future_; }
   BlobStats stats() const;
@@ -129,7 +131,15 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   // Queues `frame`, then payload[offset, offset + length) if any (length 0: to its end).
   void send(const PeerPtr& p, std::string frame, BufferPtr payload = nullptr, size_t offset = 0,
             size_t length = 0);
+  // Queues a DATA block sent straight from the blob's file (`header`, then `length` bytes at
+  // `offset`; zero-copy, p->pipe set).
+  void send_from_file(const PeerPtr& p, std::string header, uint64_t offset, size_t length);
   void do_write(const PeerPtr& p);
+  void splice_payload(const PeerPtr& p);
+  // Moves up to `size` bytes of the blob from `offset` into a pipe; returns how many.
+  size_t fill_pipe(int pipe_w, uint64_t offset, size_t size) const;
+  // A write (or splice) finished, taking `data_frames` DATA blocks off `out`: what comes next.
+  void wrote(const PeerPtr& p, uint32_t data_frames);
 
   // Housekeeping.
   void tick();

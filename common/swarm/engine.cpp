@@ -1,6 +1,7 @@
 #include "common/swarm/engine.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/bind_executor.hpp>
@@ -167,7 +168,16 @@ void Engine::start() {
   impl_->ctx.listen_port = impl_->acceptor.local_endpoint().port();
   impl_->accept();
   for (unsigned i = 0; i < thread_count(s); ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+    impl_->threads.emplace_back([this] {
+      // splice(2) into a socket the peer has closed raises SIGPIPE (it has no MSG_NOSIGNAL),
+      // which would end the process. Blocked on the threads that splice, the call fails with
+      // EPIPE instead and the connection closes like any other.
+      sigset_t pipe_signal;
+      sigemptyset(&pipe_signal);
+      sigaddset(&pipe_signal, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+      impl_->io.run();
+    });
   }
   impl_->running = true;
   spdlog::info("peer engine listening on {}:{} ({} threads)", s.listen_host,

@@ -48,6 +48,7 @@ struct EngineMetrics {
   metrics::Counter& bytes_from_origins;
   metrics::Counter& bytes_to_peers;
   metrics::Counter& bytes_to_peers_from_memory;
+  metrics::Counter& bytes_to_peers_zero_copy;
   metrics::Counter& bytes_from_fallback;
   metrics::Counter& pieces_verified;
   metrics::Counter& pieces_failed;

@@ -11,6 +11,9 @@ EngineMetrics::EngineMetrics(metrics::Registry& r, const std::string& p)
       bytes_to_peers_from_memory(
           r.counter(p + "_bytes_to_peers_from_memory_total",
                     "Payload bytes served to peers from verified pieces kept in memory")),
+      bytes_to_peers_zero_copy(
+          r.counter(p + "_bytes_to_peers_zero_copy_total",
+                    "Payload bytes spliced from disk to peers without a copy through memory")),
       bytes_from_fallback(r.counter(p + "_bytes_from_fallback_total",
                                     "Verified bytes fetched from the HTTP fallback (an origin)")),
       pieces_verified(r.counter(p + "_pieces_verified_total", "Pieces that passed SHA-256")),

@@ -17,6 +17,7 @@
 #include "common/swarm/buffer.h"
 #include "common/swarm/peer_discovery.h"
 #include "common/swarm/peer_rate.h"
+#include "common/swarm/pipe_pool.h"
 #include "common/swarm/piece_stream.h"
 #include "proto/peer_wire.h"
 
@@ -83,9 +84,18 @@ struct Peer {
     BufferPtr payload;  // DATA block, sent after `frame`: payload[offset, offset + length)
     size_t offset = 0;
     size_t length = 0;
+    // Or a DATA block spliced from the blob's file at `file_offset` (zero-copy uploads): `frame`
+    // ends one write, then the block's `length` bytes go file -> pipe -> socket.
+    bool from_file = false;
+    uint64_t file_offset = 0;
   };
   std::deque<OutFrame> out;
-  size_t writing = 0;  // frames of `out` in the current async_write
+  size_t writing = 0;  // frames of `out` in the current async_write or splice
+  // Zero-copy uploads: the pipe blocks go through (kept while more are queued), and how far the
+  // block at the front of `out` has got into it and out of it.
+  PipePtr pipe;
+  size_t spliced_in = 0;
+  size_t spliced_out = 0;
 
 };
 

@@ -50,6 +50,9 @@ struct Settings {
   // block by block as they arrive and served from the file (piece_stream.h says why); above 0
   // each piece in flight is received into a buffer of its own so it can be kept.
   uint64_t hot_piece_bytes = 0;
+  // Blocks served from disk go file -> pipe -> socket with splice(2), never copied through our
+  // memory (pipe_pool.h); off, they are read into a buffer and sent from it.
+  bool zero_copy_uploads = true;
   // Outgoing connections this node opens per blob; incoming ones are capped by max_connections.
   uint32_t max_peers_per_blob = 8;
   // Hard cap on connections (incoming + outgoing) across all blobs on this node.

@@ -42,6 +42,7 @@ TEST(AgentConfig, Defaults) {
   EXPECT_EQ(c.swarm.max_connections, engine_defaults.max_connections);
   EXPECT_EQ(c.swarm.peer_timeout, engine_defaults.peer_timeout);
   EXPECT_EQ(c.swarm.hot_piece_bytes, 0u) << "pieces are streamed to disk, not kept in memory";
+  EXPECT_TRUE(c.swarm.zero_copy_uploads) << "uploads are spliced from disk";
   EXPECT_EQ(c.swarm.disk_threads, 0u) << "four, or one per event-loop thread";
   EXPECT_EQ(c.swarm.listen_host, "0.0.0.0");
   EXPECT_EQ(c.swarm.listen_port, 7201);
@@ -67,6 +68,7 @@ swarm:
   max_connections: 100
   max_queued_requests: 64
   hot_pieces: 16MiB
+  zero_copy_uploads: false
   announce_interval: 2s
   peer_timeout: 500ms
   peer_backoff: 1m
@@ -85,6 +87,7 @@ swarm:
   EXPECT_EQ(c.swarm.max_connections, 100u);
   EXPECT_EQ(c.swarm.max_queued_requests, 64u);
   EXPECT_EQ(c.swarm.hot_piece_bytes, 16u << 20);
+  EXPECT_FALSE(c.swarm.zero_copy_uploads);
   EXPECT_EQ(c.swarm.announce_interval, std::chrono::seconds(2));
   EXPECT_EQ(c.swarm.peer_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(c.swarm.peer_backoff, std::chrono::minutes(1));

@@ -102,6 +102,56 @@ TEST(DirectIoTest, CallsThatCannotGoDirectUseTheOrdinaryDescriptor) {
   EXPECT_EQ(whole_file(f.path).substr(7, 10), std::string(data.begin(), data.begin() + 10));
 }
 
+// Drains a pipe that holds `n` bytes.
+std::string drain(int pipe_r, size_t n) {
+  std::string out(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::read(pipe_r, out.data() + got, n - got);
+    if (r <= 0) throw std::runtime_error("pipe ended early");
+    got += static_cast<size_t>(r);
+  }
+  return out;
+}
+
+// Zero-copy uploads move file bytes into a pipe: whole pages at a page offset go around the page
+// cache, anything else (an offset inside a page, the file's last partial page) through it; the
+// bytes are right either way.
+TEST(DirectIoTest, SpliceToPipeMovesExactBytesAndWholePagesSkipTheCache) {
+  test::TempDir dir;
+  File f(dir / "blob");
+  DirectIo io(f.fd, f.path, true);
+  if (!io.direct()) GTEST_SKIP() << "the file system of " << dir.path() << " refuses O_DIRECT";
+  const size_t size = (1u << 20) + 1000;
+  auto data = random_bytes(size, 5);
+  io.pwrite(data.data(), size, 0);
+  ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  ASSERT_GE(::fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+  auto expect = [&](size_t from, size_t n) { return std::string(data.begin() + from, data.begin() + from + n); };
+
+  ASSERT_EQ(io.splice_to_pipe(p[1], 256 << 10, 0), 256u << 10);
+  EXPECT_EQ(drain(p[0], 256 << 10), expect(0, 256 << 10));
+  EXPECT_EQ(resident_pages(f.fd, 256 << 10), 0u) << "whole pages went through the page cache";
+
+  size_t n = io.splice_to_pipe(p[1], 5000, 100);  // inside a page: the page cache
+  ASSERT_GT(n, 0u);
+  EXPECT_EQ(drain(p[0], n), expect(100, n));
+
+  // The last block of a blob: whole pages, then a tail that ends inside a page.
+  size_t at = 1u << 20, moved = 0;
+  while (moved < 1000) {
+    size_t got = io.splice_to_pipe(p[1], 1000 - moved, static_cast<off_t>(at + moved));
+    ASSERT_GT(got, 0u);
+    moved += got;
+  }
+  EXPECT_EQ(drain(p[0], 1000), expect(at, 1000));
+  EXPECT_EQ(io.splice_to_pipe(p[1], 10, static_cast<off_t>(size)), 0u) << "at the end of the file";
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
 TEST(DirectIoTest, DisabledMeansBufferedAndTmpfsWorksEitherWay) {
   test::TempDir dir;
   File f(dir / "blob");

@@ -8,9 +8,13 @@
 #include <fstream>
 #include <thread>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
 #include "common/digest/sha256.h"
 #include "common/store/file_io.h"
 #include "common/swarm/engine.h"
+#include "proto/peer_wire.h"
 #include "common/swarm/token_bucket.h"
 #include "proto/metainfo.h"
 #include "tests/support/random_blob.h"
@@ -158,6 +162,81 @@ TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
       EXPECT_EQ(relay.em.bytes_to_peers_from_memory.value(), 0u);
     }
   }
+}
+
+// Blocks served from disk are spliced (zero-copy) or copied through a buffer; either way a seed
+// (its blob file) and a relay (its partial file, written around the page cache) deliver every
+// byte, the blob's last block ending inside a page. The counter says which way they went.
+TEST(EngineFeaturesTest, ZeroCopyAndCopiedUploadsDeliverTheSameBytes) {
+  for (bool zero_copy : {true, false}) {
+    SCOPED_TRACE(zero_copy ? "zero-copy uploads" : "copied uploads");
+    test::TempDir dir;
+    Digest digest = test::write_random_file(dir / "blob", (12 << 20) + 12345);
+    auto info = metainfo_of(dir / "blob");
+    Settings settings = local();
+    settings.zero_copy_uploads = zero_copy;
+    Settings seed_settings = settings;
+    seed_settings.egress_bytes_per_sec = 32 << 20;  // so the far leecher follows the relay
+    Node seed(dir / "seed", seed_settings);
+    seed.engine.seed(info, dir / "blob");
+    Node relay(dir / "relay", settings);
+    Node far(dir / "far", settings);
+    auto relayed = relay.engine.fetch(info, relay.store);
+    auto result = far.engine.fetch(info, far.store);
+    relay.engine.add_peers(digest, {seed.address()});
+    far.engine.add_peers(digest, {relay.address()});
+    for (auto* r : {&relayed, &result}) {
+      ASSERT_EQ(r->wait_for(30s), std::future_status::ready);
+      FetchResult got = r->get();
+      ASSERT_TRUE(got.ok) << got.error;
+      EXPECT_EQ(Sha256::of_file(got.path), digest);
+    }
+    EXPECT_GE(relay.em.bytes_to_peers.value(), info.size) << "the far leecher knows only the relay";
+    for (Node* n : {&seed, &relay}) {
+      EXPECT_EQ(n->em.bytes_to_peers_zero_copy.value(),
+                zero_copy ? n->em.bytes_to_peers.value() : 0u);
+    }
+  }
+}
+
+// A peer that asks for blocks and stops reading leaves bytes in its pipe when it goes away. That
+// pipe must be closed, not reused: the next peer gets every byte right.
+TEST(EngineFeaturesTest, APeerGoneMidBlockLeavesNoBytesForTheNext) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 8 << 20);
+  auto info = metainfo_of(dir / "blob");
+  Node seed(dir / "seed", local());
+  seed.engine.seed(info, dir / "blob");
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.open(boost::asio::ip::tcp::v4());
+    socket.set_option(boost::asio::socket_base::receive_buffer_size(16 << 10));  // fills at once
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), seed.engine.listen_port()});
+    proto::wire::Hello hello;
+    hello.peer_id.fill(7);
+    hello.digest = info.digest;
+    hello.bitfield.assign(proto::wire::bitfield_bytes(info.piece_count()), 0);
+    std::string frames = proto::wire::encode(hello);
+    for (uint32_t i = 0; i < info.piece_count(); ++i) {
+      frames += proto::wire::encode_request({i, 0, static_cast<uint32_t>(info.piece_length)});
+    }
+    boost::asio::write(socket, boost::asio::buffer(frames));
+    // Both blocks in flight are being spliced, and the socket is full: the pipe holds the rest.
+    for (auto until = Clock::now() + 10s; seed.em.bytes_to_peers_zero_copy.value() < 2u << 20;) {
+      ASSERT_LT(Clock::now(), until) << "the seed never started the blocks";
+      std::this_thread::sleep_for(10ms);
+    }
+    std::this_thread::sleep_for(100ms);
+  }  // closed with unread bytes: the seed's next splice or read fails
+  Node leecher(dir / "leecher", local());
+  auto result = leecher.engine.fetch(info, leecher.store);
+  leecher.engine.add_peers(digest, {seed.address()});
+  ASSERT_EQ(result.wait_for(30s), std::future_status::ready);
+  FetchResult got = result.get();
+  ASSERT_TRUE(got.ok) << got.error;
+  EXPECT_EQ(Sha256::of_file(got.path), digest);
+  EXPECT_EQ(leecher.em.pieces_failed.value(), 0u) << "a reused pipe handed over stale bytes";
 }
 
 // One piece in flight at a time, and the slow seed was asked first: once its pieces arrive

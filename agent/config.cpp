@@ -24,6 +24,7 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   r.get("threads", threads);
   s.threads = threads;
   r.get("disk_threads", s.disk_threads);
+  r.get("read_threads", s.read_threads);
   r.get_size("block_size", s.block_size);
   r.get("pipeline_pieces", s.pipeline_pieces);
   r.get("max_pieces_in_flight", s.max_pieces_in_flight);
@@ -52,6 +53,9 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   if (s.threads > kMaxThreads) throw config::ConfigError("swarm.threads: must be at most 256");
   if (s.disk_threads > kMaxThreads) {
     throw config::ConfigError("swarm.disk_threads: must be at most 256");
+  }
+  if (s.read_threads > kMaxThreads) {
+    throw config::ConfigError("swarm.read_threads: must be at most 256");
   }
   check_positive("swarm.pipeline_pieces", s.pipeline_pieces);
   check_positive("swarm.max_pieces_in_flight", s.max_pieces_in_flight);

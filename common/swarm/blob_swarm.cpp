@@ -1060,7 +1060,7 @@ void BlobSwarm::do_write(const PeerPtr& p) {
           p->writing = 1;
           p->spliced_in = p->spliced_out = 0;
           // splice(2) must not block the strand on a full socket.
-          p->socket.native_non_blocking(true, ec);
+          if (!p->socket.native_non_blocking()) p->socket.native_non_blocking(true, ec);
           if (ec) return self->close(p, "socket: " + ec.message(), true);
           return self->splice_payload(p);
         }
@@ -1075,37 +1075,33 @@ void BlobSwarm::splice_payload(const PeerPtr& p) {
   const Peer::OutFrame& f = p->out.front();
   Pipe& pipe = *p->pipe;
   int socket = p->socket.native_handle();
-  try {
-    while (p->spliced_out < f.length) {
-      if (pipe.held == 0) {
-        size_t want = std::min(pipe.capacity, f.length - p->spliced_in);
-        size_t got = fill_pipe(pipe.write_fd, f.file_offset + p->spliced_in, want);
-        if (got == 0) throw std::runtime_error("file ends before the block");
-        pipe.held += got;
-        p->spliced_in += got;
-      }
-      ssize_t sent = ::splice(pipe.read_fd, nullptr, socket, nullptr, pipe.held,
-                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        p->socket.async_wait(
-            tcp::socket::wait_write,
-            asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
-              if (p->closed) return;
-              if (ec) return self->close(p, "write: " + ec.message(), true);
-              self->splice_payload(p);
-            }));
-        return;
-      }
-      if (sent < 0) {
-        return close(p, std::string("write: ") + std::strerror(errno), true);
-      }
-      pipe.held -= static_cast<size_t>(sent);
-      p->spliced_out += static_cast<size_t>(sent);
+  while (p->spliced_out < f.length) {
+    if (pipe.held == 0) {
+      if (ctx_.settings.read_threads > 0) return fill_pipe(p);  // comes back once it holds bytes
+      auto [want, offset] = next_block_part(p);  // read on the event loop
+      std::string error = read_into(pipe, offset, want);
+      if (!error.empty()) return read_failed(p, error);
+      p->spliced_in += pipe.held;
+      continue;
     }
-  } catch (const std::exception& e) {
-    spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), e.what());
-    return close(p, "local read error", false);
+    ssize_t sent = ::splice(pipe.read_fd, nullptr, socket, nullptr, pipe.held,
+                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      p->socket.async_wait(
+          tcp::socket::wait_write,
+          asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
+            if (p->closed) return;
+            if (ec) return self->close(p, "write: " + ec.message(), true);
+            self->splice_payload(p);
+          }));
+      return;
+    }
+    if (sent < 0) {
+      return close(p, std::string("write: ") + std::strerror(errno), true);
+    }
+    pipe.held -= static_cast<size_t>(sent);
+    p->spliced_out += static_cast<size_t>(sent);
   }
   p->out.pop_front();
   // The pipe is empty: back to the pool unless another block will use it.
@@ -1115,7 +1111,45 @@ void BlobSwarm::splice_payload(const PeerPtr& p) {
   wrote(p, 1);
 }
 
-size_t BlobSwarm::fill_pipe(int pipe_w, uint64_t offset, size_t size) const {
+// The next part of the block at the front of `out` into the empty pipe, on the read pool: a disk
+// read waits on the device, and on the event loop it would stall every connection of this node.
+void BlobSwarm::fill_pipe(const PeerPtr& p) {
+  auto [want, offset] = next_block_part(p);
+  asio::post(ctx_.reads, [self = shared_from_this(), p, pipe = p->pipe, want, offset] {
+    std::string error = self->read_into(*pipe, offset, want);
+    size_t got = pipe->held;
+    asio::post(self->strand_, [self, p, error, got] {
+      if (p->closed) return;
+      if (!error.empty()) return self->read_failed(p, error);
+      p->spliced_in += got;
+      self->splice_payload(p);
+    });
+  });
+}
+
+std::pair<size_t, uint64_t> BlobSwarm::next_block_part(const PeerPtr& p) const {
+  const Peer::OutFrame& f = p->out.front();
+  return {std::min(p->pipe->capacity, f.length - p->spliced_in), f.file_offset + p->spliced_in};
+}
+
+std::string BlobSwarm::read_into(Pipe& pipe, uint64_t offset, size_t size) const {
+  try {
+    size_t got = read_into_pipe(pipe.write_fd, offset, size);
+    if (got == 0) return "file ends before the block";
+    // Counted before a reading thread lets go of the pipe: one with bytes in it is never reused.
+    pipe.held += got;
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+void BlobSwarm::read_failed(const PeerPtr& p, const std::string& error) {
+  spdlog::error("swarm {}: cannot read block to serve: {}", info_.digest.str(), error);
+  close(p, "local read error", false);
+}
+
+size_t BlobSwarm::read_into_pipe(int pipe_w, uint64_t offset, size_t size) const {
   if (seed_fd_ >= 0) {
     return fileio::splice_to_pipe(seed_fd_, pipe_w, size, static_cast<off_t>(offset),
                                   info_.digest.str());

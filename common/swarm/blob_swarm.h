@@ -136,8 +136,15 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void send_from_file(const PeerPtr& p, std::string header, uint64_t offset, size_t length);
   void do_write(const PeerPtr& p);
   void splice_payload(const PeerPtr& p);
-  // Moves up to `size` bytes of the blob from `offset` into a pipe; returns how many.
-  size_t fill_pipe(int pipe_w, uint64_t offset, size_t size) const;
+  // Refills p's empty pipe on the read pool, then splices on.
+  void fill_pipe(const PeerPtr& p);
+  // What to read next of the block at the front of p->out: {bytes, blob offset}.
+  std::pair<size_t, uint64_t> next_block_part(const PeerPtr& p) const;
+  // Reads `size` bytes from `offset` into the empty `pipe` (thread-safe); the error, or empty.
+  std::string read_into(Pipe& pipe, uint64_t offset, size_t size) const;
+  void read_failed(const PeerPtr& p, const std::string& error);
+  // Moves up to `size` bytes of the blob from `offset` into a pipe; returns how many. Thread-safe.
+  size_t read_into_pipe(int pipe_w, uint64_t offset, size_t size) const;
   // A write (or splice) finished, taking `data_frames` DATA blocks off `out`: what comes next.
   void wrote(const PeerPtr& p, uint32_t data_frames);
 

@@ -98,6 +98,7 @@ struct Engine::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   asio::thread_pool disk;
+  asio::thread_pool reads;
   asio::thread_pool announcer{1};
   EngineContext ctx;
   tcp::acceptor acceptor{io};
@@ -111,7 +112,8 @@ struct Engine::Impl {
        std::shared_ptr<RangeSource> fallback)
       : settings(std::move(s)),
         disk(settings.disk_threads ? settings.disk_threads : std::max(4u, thread_count(settings))),
-        ctx{io, disk, announcer, settings, std::move(discovery), metrics} {
+        reads(std::max(1u, settings.read_threads)),
+        ctx{io, disk, reads, announcer, settings, std::move(discovery), metrics} {
     ctx.peer_id = random_peer_id();
     ctx.fallback = std::move(fallback);
   }
@@ -203,6 +205,7 @@ void Engine::stop() {
   // The "stopped" announces and in-flight disk work finish, then the loops end.
   impl_->announcer.join();
   impl_->disk.join();
+  impl_->reads.join();
   impl_->work.reset();
   impl_->io.stop();
   for (auto& t : impl_->threads) t.join();

@@ -16,6 +16,7 @@ namespace fanout::swarm {
 struct EngineContext {
   boost::asio::io_context& io;
   boost::asio::thread_pool& disk;      // piece hashing, disk writes, commits
+  boost::asio::thread_pool& reads;     // disk reads of blocks being uploaded (zero-copy)
   boost::asio::thread_pool& announcer; // blocking tracker calls
   const Settings& settings;
   std::shared_ptr<PeerDiscovery> discovery;

@@ -18,6 +18,12 @@ struct Settings {
   // more. More than the cores: a direct write holds its thread until the device has the data, and
   // with one such thread per agent, blocks waited seconds in its queue in the 50-agent benchmark.
   unsigned disk_threads = 0;
+  // Threads that read blocks being uploaded from disk (zero_copy_uploads), apart from the disk
+  // threads so they do not queue behind writes. Read on the event loop, a block stalled every
+  // connection of the node while the device answered: in the 50-agent benchmark the loops spent
+  // a third of their waits in those reads (bench/README.md, "Zero-copy uploads"). 0: read on the
+  // event loop all the same.
+  unsigned read_threads = 2;
   // Size of one REQUEST/DATA block. Pieces are fetched in blocks so a slow peer holds little.
   uint32_t block_size = 1u << 20;
   // Pieces requested ahead from one peer. One: the node's in-flight pieces (below) are then

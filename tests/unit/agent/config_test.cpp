@@ -43,6 +43,7 @@ TEST(AgentConfig, Defaults) {
   EXPECT_EQ(c.swarm.peer_timeout, engine_defaults.peer_timeout);
   EXPECT_EQ(c.swarm.hot_piece_bytes, 0u) << "pieces are streamed to disk, not kept in memory";
   EXPECT_TRUE(c.swarm.zero_copy_uploads) << "uploads are spliced from disk";
+  EXPECT_EQ(c.swarm.read_threads, 2u);
   EXPECT_EQ(c.swarm.disk_threads, 0u) << "four, or one per event-loop thread";
   EXPECT_EQ(c.swarm.listen_host, "0.0.0.0");
   EXPECT_EQ(c.swarm.listen_port, 7201);
@@ -62,6 +63,7 @@ whole_blob_hash: false
 swarm:
   threads: 3
   disk_threads: 6
+  read_threads: 3
   block_size: 256KiB
   pipeline_pieces: 9
   max_peers_per_blob: 12
@@ -81,6 +83,7 @@ swarm:
   EXPECT_EQ(c.log_level, "warn");
   EXPECT_EQ(c.swarm.threads, 3u);
   EXPECT_EQ(c.swarm.disk_threads, 6u);
+  EXPECT_EQ(c.swarm.read_threads, 3u);
   EXPECT_EQ(c.swarm.block_size, 256u * 1024);
   EXPECT_EQ(c.swarm.pipeline_pieces, 9u);
   EXPECT_EQ(c.swarm.max_peers_per_blob, 12u);
@@ -112,6 +115,10 @@ TEST(AgentConfig, BadValuesAreNamed) {
   EXPECT_NE(error_of("swarm: {block_size: 8MiB}").find("swarm.block_size"), std::string::npos);
   EXPECT_NE(error_of("swarm: {block_size: lots}").find("swarm.block_size"), std::string::npos);
   EXPECT_NE(error_of("swarm: {disk_threads: 4000}").find("swarm.disk_threads: must be at most"),
+            std::string::npos);
+  EXPECT_NE(error_of("swarm: {read_threads: 300}").find("swarm.read_threads: must be at most"),
+            std::string::npos);
+  EXPECT_NE(error_of("swarm: {zero_copy_uploads: maybe}").find("swarm.zero_copy_uploads"),
             std::string::npos);
   EXPECT_NE(error_of("swarm: {threads: 257}").find("swarm.threads: must be at most"),
             std::string::npos);

@@ -164,17 +164,20 @@ TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
   }
 }
 
-// Blocks served from disk are spliced (zero-copy) or copied through a buffer; either way a seed
-// (its blob file) and a relay (its partial file, written around the page cache) deliver every
-// byte, the blob's last block ending inside a page. The counter says which way they went.
+// Blocks served from disk are spliced (zero-copy: read on the read pool or on the event loop) or
+// copied through a buffer; either way a seed (its blob file) and a relay (its partial file,
+// written around the page cache) deliver every byte, the blob's last block ending inside a page.
+// The counter says which way they went.
 TEST(EngineFeaturesTest, ZeroCopyAndCopiedUploadsDeliverTheSameBytes) {
-  for (bool zero_copy : {true, false}) {
-    SCOPED_TRACE(zero_copy ? "zero-copy uploads" : "copied uploads");
+  for (auto [zero_copy, read_threads] : {std::pair{true, 2u}, {true, 0u}, {false, 2u}}) {
+    SCOPED_TRACE(zero_copy ? "zero-copy uploads, read threads " + std::to_string(read_threads)
+                           : "copied uploads");
     test::TempDir dir;
     Digest digest = test::write_random_file(dir / "blob", (12 << 20) + 12345);
     auto info = metainfo_of(dir / "blob");
     Settings settings = local();
     settings.zero_copy_uploads = zero_copy;
+    settings.read_threads = read_threads;
     Settings seed_settings = settings;
     seed_settings.egress_bytes_per_sec = 32 << 20;  // so the far leecher follows the relay
     Node seed(dir / "seed", seed_settings);

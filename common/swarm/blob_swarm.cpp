@@ -1,6 +1,7 @@
 #include "common/swarm/blob_swarm.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -1062,6 +1063,8 @@ void BlobSwarm::do_write(const PeerPtr& p) {
           // splice(2) must not block the strand on a full socket.
           if (!p->socket.native_non_blocking()) p->socket.native_non_blocking(true, ec);
           if (ec) return self->close(p, "socket: " + ec.message(), true);
+          if (data_frames) self->serve_uploads(p);  // queued behind the block being spliced
+          if (p->closed) return;
           return self->splice_payload(p);
         }
         self->wrote(p, data_frames);
@@ -1069,8 +1072,8 @@ void BlobSwarm::do_write(const PeerPtr& p) {
 }
 
 // The block at the front of `out` goes file -> pipe -> socket until the socket is full, then
-// again once it can take more. The pipe is refilled only when empty, so each read from the file
-// starts on a page boundary and can go around the page cache (DirectIo::splice_to_pipe).
+// again once it can take more. The pipe is refilled only when empty, so a block that starts on a
+// page is read in whole pages, around the page cache (DirectIo::splice_to_pipe).
 void BlobSwarm::splice_payload(const PeerPtr& p) {
   const Peer::OutFrame& f = p->out.front();
   Pipe& pipe = *p->pipe;
@@ -1087,19 +1090,9 @@ void BlobSwarm::splice_payload(const PeerPtr& p) {
     ssize_t sent = ::splice(pipe.read_fd, nullptr, socket, nullptr, pipe.held,
                             SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      p->socket.async_wait(
-          tcp::socket::wait_write,
-          asio::bind_executor(strand_, [self = shared_from_this(), p](error_code ec) {
-            if (p->closed) return;
-            if (ec) return self->close(p, "write: " + ec.message(), true);
-            self->splice_payload(p);
-          }));
-      return;
-    }
-    if (sent < 0) {
-      return close(p, std::string("write: ") + std::strerror(errno), true);
-    }
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_writable(p);
+    if (sent < 0) return close(p, std::string("write: ") + std::strerror(errno), true);
+    if (sent == 0) return close(p, "write: the socket took nothing", true);
     pipe.held -= static_cast<size_t>(sent);
     p->spliced_out += static_cast<size_t>(sent);
   }
@@ -1109,6 +1102,26 @@ void BlobSwarm::splice_payload(const PeerPtr& p) {
     p->pipe.reset();
   }
   wrote(p, 1);
+}
+
+void BlobSwarm::wait_writable(const PeerPtr& p) {
+  uint64_t wait = ++p->splice_wait;
+  p->socket.async_wait(
+      tcp::socket::wait_write,
+      asio::bind_executor(strand_, [self = shared_from_this(), p, wait](error_code ec) {
+        if (p->closed || wait != p->splice_wait) return;  // stale: the splice went on without it
+        if (ec) return self->close(p, "write: " + ec.message(), true);
+        self->splice_payload(p);
+      }));
+  // The reactor watches for edges: had the socket drained between the EAGAIN and the wait above,
+  // its edge went to no one and the wait could last until the peer next sends us something.
+  pollfd socket{p->socket.native_handle(), POLLOUT, 0};
+  if (::poll(&socket, 1, 0) == 1 && (socket.revents & POLLOUT)) {
+    ++p->splice_wait;
+    asio::post(strand_, [self = shared_from_this(), p] {
+      if (!p->closed) self->splice_payload(p);
+    });
+  }
 }
 
 // The next part of the block at the front of `out` into the empty pipe, on the read pool: a disk

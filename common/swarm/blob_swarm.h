@@ -136,6 +136,8 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void send_from_file(const PeerPtr& p, std::string header, uint64_t offset, size_t length);
   void do_write(const PeerPtr& p);
   void splice_payload(const PeerPtr& p);
+  // Resumes splice_payload once the socket can take more.
+  void wait_writable(const PeerPtr& p);
   // Refills p's empty pipe on the read pool, then splices on.
   void fill_pipe(const PeerPtr& p);
   // What to read next of the block at the front of p->out: {bytes, blob offset}.

@@ -205,11 +205,12 @@ void Engine::stop() {
   // The "stopped" announces and in-flight disk work finish, then the loops end.
   impl_->announcer.join();
   impl_->disk.join();
-  impl_->reads.join();
   impl_->work.reset();
   impl_->io.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  // After the loops: a block being spliced to a closing peer may still want a read until then.
+  impl_->reads.join();
 }
 
 uint16_t Engine::listen_port() const { return impl_->ctx.listen_port.load(); }

@@ -96,6 +96,7 @@ struct Peer {
   PipePtr pipe;
   size_t spliced_in = 0;
   size_t spliced_out = 0;
+  uint64_t splice_wait = 0;  // which wait for a writable socket is the live one
 
 };
 

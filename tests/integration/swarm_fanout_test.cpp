@@ -88,13 +88,20 @@ TEST(SwarmFanout, FourAgentsFetchOneBlobAtOnceAndTheOriginUploadsFewerThanTwoCop
     EXPECT_EQ(f.digest.str(), digest.str()) << "the bytes served do not hash to the digest";
   }
 
-  // Where each agent's bytes came from, printed for the reader of the test log.
+  // Where each agent's bytes came from, printed for the reader of the test log. Every block the
+  // agents served went from the cache file to the socket by splice (zero-copy uploads, default).
+  double served = 0;
   for (int i = 0; i < kAgents; ++i) {
     std::string text = get_body(cluster.agent_url(i), "/metrics");
     std::printf("agent-%d: %.2f s, %.1f MiB from peers, %.1f MiB from origins\n", i,
                 fetches[i].seconds, metric(text, "fanout_agent_bytes_from_peers_total") / (1 << 20),
                 metric(text, "fanout_agent_bytes_from_origins_total") / (1 << 20));
+    double to_peers = metric(text, "fanout_agent_bytes_to_peers_total");
+    EXPECT_EQ(metric(text, "fanout_agent_bytes_to_peers_zero_copy_total"), to_peers)
+        << "agent-" << i << " served blocks some other way than splice";
+    served += to_peers;
   }
+  EXPECT_GT(served, 0) << "the agents never served each other";
 
   std::string origin_metrics = get_body(cluster.origin_url(), "/metrics");
   double to_peers = metric(origin_metrics, "fanout_origin_bytes_to_peers_total");
@@ -103,6 +110,7 @@ TEST(SwarmFanout, FourAgentsFetchOneBlobAtOnceAndTheOriginUploadsFewerThanTwoCop
       << "origin /metrics lacks fanout_origin_bytes_to_peers_total or "
          "fanout_origin_http_bytes_sent_total:\n"
       << origin_metrics;
+  EXPECT_EQ(metric(origin_metrics, "fanout_origin_bytes_to_peers_zero_copy_total"), to_peers);
   double copies = (to_peers + over_http) / static_cast<double>(kBlobSize);
   std::printf("origin uploaded %.2f copies (%.0f bytes to peers, %.0f over HTTP)\n", copies,
               to_peers, over_http);

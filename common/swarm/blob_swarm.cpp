@@ -943,17 +943,14 @@ void BlobSwarm::send_block(const PeerPtr& p) {
   // A piece still in memory is sent from its own buffer; any other block is spliced from disk
   // (zero-copy, pipe_pool.h), or read into a buffer where that is off or no pipe is to be had.
   uint64_t at = info_.piece_offset(r.piece) + r.offset;
-  std::string header = wire::encode_data_prefix(r.piece, r.offset, r.length);
   BufferPtr block = hot_.get(r.piece);
   size_t offset = r.offset;
+  bool from_file = !block && ctx_.settings.zero_copy_uploads && verified(at, r.length) &&
+                   (p->pipe || (p->pipe = acquire_pipe()));
   if (block) {
     ctx_.metrics.bytes_to_peers_from_memory.inc(r.length);
-  } else if (ctx_.settings.zero_copy_uploads && verified(at, r.length) &&
-             (p->pipe || (p->pipe = acquire_pipe()))) {
-    ++p->data_in_flight;
+  } else if (from_file) {
     ctx_.metrics.bytes_to_peers_zero_copy.inc(r.length);
-    send_from_file(p, std::move(header), at, r.length);
-    block = nullptr;
   } else {
     block = acquire_buffer(r.length);
     offset = 0;
@@ -966,8 +963,11 @@ void BlobSwarm::send_block(const PeerPtr& p) {
       return close(p, "local read error", false);
     }
   }
-  if (block) {
-    ++p->data_in_flight;
+  ++p->data_in_flight;
+  std::string header = wire::encode_data_prefix(r.piece, r.offset, r.length);
+  if (from_file) {
+    send_from_file(p, std::move(header), at, r.length);
+  } else {
     send(p, std::move(header), std::move(block), offset, r.length);
   }
   ctx_.metrics.bytes_to_peers.inc(r.length);

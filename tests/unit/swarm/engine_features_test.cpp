@@ -127,23 +127,24 @@ TEST(EngineFeaturesTest, OneUploadSlotStillServesEveryLeecher) {
   EXPECT_EQ(seed.em.bytes_to_peers.value(), 3 * info.size);
 }
 
-// A relay node passes on what it fetched: with pieces kept in memory every block it serves
-// comes from the verified buffer it received (no disk read), and without, all from disk. The far
-// leecher knows only the relay, and gets the same bytes either way.
-TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
-  for (uint64_t hot : {uint64_t{64} << 20, uint64_t{0}}) {
-    SCOPED_TRACE("hot_piece_bytes " + std::to_string(hot));
-    test::TempDir dir;
-    Digest digest = test::write_random_file(dir / "blob", 24 << 20);
-    auto info = metainfo_of(dir / "blob");
-    Settings seed_settings = local();
-    seed_settings.egress_bytes_per_sec = 32 << 20;  // so the far leecher follows the relay
-    Node seed(dir / "seed", seed_settings);
+// seed -> relay -> far leecher: the far leecher knows only the relay, which fetches from the seed.
+// The seed's upload is capped so the far leecher follows the relay rather than waiting on it.
+struct RelayChain {
+  RelayChain(const std::filesystem::path& dir, uint64_t size, const Settings& settings,
+             const Settings& relay_settings)
+      : digest(test::write_random_file(dir / "blob", size)),
+        info(metainfo_of(dir / "blob")),
+        seed(dir / "seed", capped(settings)),
+        relay(dir / "relay", relay_settings),
+        far(dir / "far", settings) {
     seed.engine.seed(info, dir / "blob");
-    Settings relay_settings = local();
-    relay_settings.hot_piece_bytes = hot;
-    Node relay(dir / "relay", relay_settings);
-    Node far(dir / "far", local());
+  }
+  static Settings capped(Settings s) {
+    s.egress_bytes_per_sec = 32 << 20;
+    return s;
+  }
+  // Both fetches complete with every byte right.
+  void run() {
     auto relayed = relay.engine.fetch(info, relay.store);
     auto result = far.engine.fetch(info, far.store);
     relay.engine.add_peers(digest, {seed.address()});
@@ -154,12 +155,30 @@ TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
       ASSERT_TRUE(got.ok) << got.error;
       EXPECT_EQ(Sha256::of_file(got.path), digest);
     }
-    EXPECT_GE(relay.em.bytes_to_peers.value(), info.size);
+    EXPECT_GE(relay.em.bytes_to_peers.value(), info.size) << "the far leecher knows only the relay";
+  }
+  Digest digest;
+  proto::Metainfo info;
+  Node seed, relay, far;
+};
+
+// A relay node passes on what it fetched: with pieces kept in memory every block it serves
+// comes from the verified buffer it received (no disk read), and without, all from disk. The far
+// leecher gets the same bytes either way.
+TEST(EngineFeaturesTest, ARelayServesVerifiedPiecesFromMemory) {
+  for (uint64_t hot : {uint64_t{64} << 20, uint64_t{0}}) {
+    SCOPED_TRACE("hot_piece_bytes " + std::to_string(hot));
+    test::TempDir dir;
+    Settings relay_settings = local();
+    relay_settings.hot_piece_bytes = hot;
+    RelayChain chain(dir.path(), 24 << 20, local(), relay_settings);
+    ASSERT_NO_FATAL_FAILURE(chain.run());
+    const EngineMetrics& relay = chain.relay.em;
     if (hot > 0) {
-      EXPECT_EQ(relay.em.bytes_to_peers_from_memory.value(), relay.em.bytes_to_peers.value())
+      EXPECT_EQ(relay.bytes_to_peers_from_memory.value(), relay.bytes_to_peers.value())
           << "the whole blob fits in memory: no block should have come from disk";
     } else {
-      EXPECT_EQ(relay.em.bytes_to_peers_from_memory.value(), 0u);
+      EXPECT_EQ(relay.bytes_to_peers_from_memory.value(), 0u);
     }
   }
 }
@@ -173,29 +192,12 @@ TEST(EngineFeaturesTest, ZeroCopyAndCopiedUploadsDeliverTheSameBytes) {
     SCOPED_TRACE(zero_copy ? "zero-copy uploads, read threads " + std::to_string(read_threads)
                            : "copied uploads");
     test::TempDir dir;
-    Digest digest = test::write_random_file(dir / "blob", (12 << 20) + 12345);
-    auto info = metainfo_of(dir / "blob");
     Settings settings = local();
     settings.zero_copy_uploads = zero_copy;
     settings.read_threads = read_threads;
-    Settings seed_settings = settings;
-    seed_settings.egress_bytes_per_sec = 32 << 20;  // so the far leecher follows the relay
-    Node seed(dir / "seed", seed_settings);
-    seed.engine.seed(info, dir / "blob");
-    Node relay(dir / "relay", settings);
-    Node far(dir / "far", settings);
-    auto relayed = relay.engine.fetch(info, relay.store);
-    auto result = far.engine.fetch(info, far.store);
-    relay.engine.add_peers(digest, {seed.address()});
-    far.engine.add_peers(digest, {relay.address()});
-    for (auto* r : {&relayed, &result}) {
-      ASSERT_EQ(r->wait_for(30s), std::future_status::ready);
-      FetchResult got = r->get();
-      ASSERT_TRUE(got.ok) << got.error;
-      EXPECT_EQ(Sha256::of_file(got.path), digest);
-    }
-    EXPECT_GE(relay.em.bytes_to_peers.value(), info.size) << "the far leecher knows only the relay";
-    for (Node* n : {&seed, &relay}) {
+    RelayChain chain(dir.path(), (12 << 20) + 12345, settings, settings);
+    ASSERT_NO_FATAL_FAILURE(chain.run());
+    for (Node* n : {&chain.seed, &chain.relay}) {
       EXPECT_EQ(n->em.bytes_to_peers_zero_copy.value(),
                 zero_copy ? n->em.bytes_to_peers.value() : 0u);
     }

@@ -26,6 +26,7 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   r.get("disk_threads", s.disk_threads);
   r.get("read_threads", s.read_threads);
   r.get_size("block_size", s.block_size);
+  r.get_size("receive_batch", s.receive_batch);
   r.get("pipeline_pieces", s.pipeline_pieces);
   r.get("max_pieces_in_flight", s.max_pieces_in_flight);
   r.get("upload_slots", s.upload_slots);
@@ -53,6 +54,10 @@ void read_swarm(config::Reader r, swarm::Settings& s) {
   if (s.threads > kMaxThreads) throw config::ConfigError("swarm.threads: must be at most 256");
   if (s.disk_threads > kMaxThreads) {
     throw config::ConfigError("swarm.disk_threads: must be at most 256");
+  }
+  // SO_RCVLOWAT takes an int, and the kernel holds at most half a receive buffer anyway.
+  if (s.receive_batch > (16u << 20)) {
+    throw config::ConfigError("swarm.receive_batch: must be at most 16MiB");
   }
   if (s.read_threads > kMaxThreads) {
     throw config::ConfigError("swarm.read_threads: must be at most 256");

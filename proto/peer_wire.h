@@ -23,7 +23,8 @@ constexpr size_t kPeerIdSize = 20;
 
 enum class FrameType : uint8_t {
   kHello = 1,   // peer id, digest, flags, bitfield
-  kHave = 2,    // piece index
+  kHave = 2,    // piece index; for a piece the receiver has too, may come only once the
+                // sender's whole copy is verified (it tells the receiver nothing it needs before)
   kRequest = 3, // piece, offset, length
   kData = 4,    // piece, offset, payload
   kCancel = 5,  // piece, offset, length

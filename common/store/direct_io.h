@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/store/page_memory.h"
+
 namespace fanout::fileio {
 
 inline constexpr size_t kPageAlign = 4096;
@@ -27,18 +29,17 @@ inline constexpr size_t round_up_to_page(size_t size) {
   return (size + kPageAlign - 1) / kPageAlign * kPageAlign;
 }
 
-// Allocates page-aligned memory (what O_DIRECT needs) and default-initialises elements: buffers
-// that are overwritten right after allocation skip the zero-fill a std::vector would do.
+// Allocates page-aligned memory (what O_DIRECT needs; huge pages from 256 KiB, page_memory.h) and
+// default-initialises elements: buffers that are overwritten right after allocation skip the
+// zero-fill a std::vector would do.
 template <typename T>
 struct PageAlignedAllocator {
   using value_type = T;
   PageAlignedAllocator() = default;
   template <typename U>
   PageAlignedAllocator(const PageAlignedAllocator<U>&) noexcept {}
-  T* allocate(size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kPageAlign}));
-  }
-  void deallocate(T* p, size_t) noexcept { ::operator delete(p, std::align_val_t{kPageAlign}); }
+  T* allocate(size_t n) { return static_cast<T*>(allocate_pages(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) noexcept { free_pages(p, n * sizeof(T)); }
   template <typename U>
   void construct(U* p) noexcept {
     ::new (static_cast<void*>(p)) U;

@@ -82,12 +82,21 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void maybe_connect();
 
   // Reading frames.
-  void read_header(const PeerPtr& p);
-  void on_header(const PeerPtr& p);
-  void on_data_prefix(const PeerPtr& p, uint32_t payload_size);
-  // `buffer` holds the block (null: it was dropped); `stream` is the piece's, if streamed.
-  void on_data(const PeerPtr& p, uint32_t piece, uint32_t offset, const BufferPtr& buffer,
-               const std::shared_ptr<PieceStream>& stream);
+  void read_frames(const PeerPtr& p);
+  // A DATA block on its way in: where its bytes go.
+  struct IncomingBlock {
+    uint32_t piece = 0, offset = 0, size = 0;
+    BufferPtr target;  // null: the block is dropped (into the peer's discard buffer)
+    std::shared_ptr<PieceStream> stream;  // the piece's, if streamed
+    uint8_t* dest = nullptr;
+  };
+  // Both return true when the block was wholly in the input buffer and is handled, false when
+  // it is still coming (read_frames() runs again once it is in) or the connection is closing.
+  bool on_data_prefix(const PeerPtr& p, const proto::wire::DataPrefix& prefix, uint32_t payload);
+  bool receive_block(const PeerPtr& p, IncomingBlock b);
+  void receive_payload(const PeerPtr& p, uint8_t* dest, size_t size, std::function<void()> done);
+  void set_receive_low_water(const PeerPtr& p, size_t bytes);
+  void on_data(const PeerPtr& p, const IncomingBlock& b);
   void on_frame(const PeerPtr& p, proto::wire::FrameType type);
   void protocol_error(const PeerPtr& p, const std::string& what);
 

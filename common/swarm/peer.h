@@ -35,6 +35,7 @@ struct Peer {
   boost::asio::steady_timer read_throttle;
   boost::asio::steady_timer write_throttle;
   bool write_throttled = false;
+  int low_water = 1;  // the socket's SO_RCVLOWAT (receive_payload)
   bool outgoing = false;
   std::optional<PeerAddress> dialed;  // the listen address we connected to (outgoing only)
   std::string remote;                 // for logs
@@ -55,9 +56,16 @@ struct Peer {
   bool is_origin = false;
   std::vector<uint8_t> bits;  // pieces the peer told us it has
 
-  // Reading.
-  std::array<uint8_t, proto::wire::kHeaderSize + proto::wire::kDataPrefix> header{};
-  std::string body;
+  // Reading: bytes received and not parsed yet are rx[rx_begin, rx_end) (BlobSwarm::read_frames).
+  // Big enough for any frame but DATA (HELLO with 16,384 pieces is ~2 KiB); a DATA block's
+  // payload is read past it, straight into its buffer.
+  static constexpr size_t kInputBuffer = 16 << 10;
+  static_assert(proto::wire::kHeaderSize + proto::wire::kPeerIdSize + Digest::kSize + 1 +
+                    proto::wire::kMaxPieces / 8 <= kInputBuffer);
+  std::vector<uint8_t> rx = std::vector<uint8_t>(kInputBuffer);
+  size_t rx_begin = 0, rx_end = 0;
+  std::array<uint8_t, proto::wire::kHeaderSize> header{};  // the incoming handshake's HELLO
+  std::string body;  // the frame being handled
   std::vector<uint8_t> discard;  // late DATA for cancelled blocks is read into here and dropped
 
   // Pieces we are fetching from this peer: streamed to the partial file block by block, or (in
@@ -73,6 +81,9 @@ struct Peer {
   };
   std::map<uint32_t, Pending> downloading;
   PieceRate rate;  // how fast its recent pieces arrived: the fastest peers are asked first
+
+  // HAVEs for pieces the peer has too, held back until our copy is complete (piece_done).
+  std::string deferred_haves;
 
   // Serving.
   std::deque<proto::wire::Request> upload_queue;

@@ -44,6 +44,7 @@ TEST(AgentConfig, Defaults) {
   EXPECT_EQ(c.swarm.hot_piece_bytes, 0u) << "pieces are streamed to disk, not kept in memory";
   EXPECT_TRUE(c.swarm.zero_copy_uploads) << "uploads are spliced from disk";
   EXPECT_EQ(c.swarm.read_threads, 2u);
+  EXPECT_EQ(c.swarm.receive_batch, 256u << 10) << "woken per quarter MiB of a block";
   EXPECT_EQ(c.swarm.disk_threads, 0u) << "four, or one per event-loop thread";
   EXPECT_EQ(c.swarm.listen_host, "0.0.0.0");
   EXPECT_EQ(c.swarm.listen_port, 7201);
@@ -65,6 +66,7 @@ swarm:
   disk_threads: 6
   read_threads: 3
   block_size: 256KiB
+  receive_batch: 64KiB
   pipeline_pieces: 9
   max_peers_per_blob: 12
   max_connections: 100
@@ -85,6 +87,7 @@ swarm:
   EXPECT_EQ(c.swarm.disk_threads, 6u);
   EXPECT_EQ(c.swarm.read_threads, 3u);
   EXPECT_EQ(c.swarm.block_size, 256u * 1024);
+  EXPECT_EQ(c.swarm.receive_batch, 64u * 1024);
   EXPECT_EQ(c.swarm.pipeline_pieces, 9u);
   EXPECT_EQ(c.swarm.max_peers_per_blob, 12u);
   EXPECT_EQ(c.swarm.max_connections, 100u);
@@ -117,6 +120,10 @@ TEST(AgentConfig, BadValuesAreNamed) {
   EXPECT_NE(error_of("swarm: {disk_threads: 4000}").find("swarm.disk_threads: must be at most"),
             std::string::npos);
   EXPECT_NE(error_of("swarm: {read_threads: 300}").find("swarm.read_threads: must be at most"),
+            std::string::npos);
+  EXPECT_NE(error_of("swarm: {receive_batch: 1GiB}").find("swarm.receive_batch: must be at most"),
+            std::string::npos);
+  EXPECT_NE(error_of("swarm: {receive_batch: some}").find("swarm.receive_batch"),
             std::string::npos);
   EXPECT_NE(error_of("swarm: {zero_copy_uploads: maybe}").find("swarm.zero_copy_uploads"),
             std::string::npos);

@@ -1,7 +1,9 @@
 #include "common/store/blob_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/store/partial_blob.h"
 #include "tests/support/temp_dir.h"
@@ -77,6 +79,34 @@ TEST_F(PartialFixture, OutOfOrderPiecesCommitToTheStore) {
   EXPECT_TRUE(p->complete());
   fs::path path = p->commit();
   EXPECT_EQ(Sha256::of_file(path), digest);
+}
+
+// The whole blob's space is taken when its fetch starts (fallocate), so a disk that is too small
+// fails the fetch at once; the file is exactly the blob's size, and written pieces stay.
+TEST(PartialBlobSpaceTest, TheBlobsSpaceIsTakenWhenItsFetchStarts) {
+  test::TempDir dir;
+  BlobStore store{dir.path()};
+  constexpr uint64_t kSize = (8 << 20) + 100;
+  std::string piece(1 << 20, 'x');
+  std::vector<Digest::Bytes> hashes(9, Sha256::of(piece).bytes());
+  Digest digest = Sha256::of("nine pieces");
+  fs::path path = store.partial_dir() / digest.hex();
+  {
+    auto p = store.open_partial(digest, kSize, 1 << 20, hashes);
+    ASSERT_TRUE(p->write_piece(3, reinterpret_cast<const uint8_t*>(piece.data()), piece.size()));
+  }
+  struct stat st{};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), kSize);
+  if (static_cast<uint64_t>(st.st_blocks) * 512 < kSize) {
+    int fd = ::open((dir.path() / "probe").c_str(), O_RDWR | O_CREAT, 0644);
+    bool supported = ::fallocate(fd, 0, 0, 4096) == 0;
+    ::close(fd);
+    if (!supported) GTEST_SKIP() << "this file system has no fallocate";
+  }
+  EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, kSize) << "the blob's space is not taken";
+  auto again = store.open_partial(digest, kSize, 1 << 20, hashes);  // a resume keeps the piece
+  EXPECT_TRUE(again->has_piece(3));
 }
 
 TEST_F(PartialFixture, WrongPieceIsRefusedAndNeverWritten) {

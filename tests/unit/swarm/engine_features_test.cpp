@@ -6,9 +6,13 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include "common/digest/sha256.h"
@@ -247,6 +251,166 @@ TEST(EngineFeaturesTest, APeerGoneMidBlockLeavesNoBytesForTheNext) {
 // One piece in flight at a time, and the slow seed was asked first: once its pieces arrive
 // the free place goes to the fast seed (untried ranks first, then measured speed), not back to
 // the peer that just delivered (which would have fetched all twenty at 1 MiB/s).
+// A hand-written peer that has the pieces `has` says (all by default) and sends each block it is
+// asked for in fragments with pauses between them, so a receiver that waits for a batch of bytes
+// (swarm.receive_batch) sees blocks whose rest is smaller than the batch, often already there
+// when it starts waiting. It records the HAVEs and BYEs it gets.
+class TricklingSeed {
+ public:
+  TricklingSeed(const proto::Metainfo& info, std::filesystem::path blob,
+                std::function<bool(uint32_t)> has = [](uint32_t) { return true; })
+      : info_(info), blob_(std::move(blob)), has_(std::move(has)) {
+    acceptor_.open(boost::asio::ip::tcp::v4());
+    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~TricklingSeed() {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    thread_.join();
+  }
+  PeerAddress address() const { return {"127.0.0.1", acceptor_.local_endpoint().port()}; }
+  std::set<uint32_t> haves() {
+    std::lock_guard lock(mu_);
+    return {order_.begin(), order_.end()};
+  }
+  std::vector<uint32_t> have_order() {
+    std::lock_guard lock(mu_);
+    return order_;
+  }
+  std::atomic<int> blocks_sent{0};
+  std::atomic<int> byes{0};
+
+ private:
+  // Returns false once the connection is gone.
+  bool read_frame(proto::wire::FrameHeader& h, std::string& body) {
+    boost::system::error_code ec;
+    uint8_t header[proto::wire::kHeaderSize];
+    boost::asio::read(socket_, boost::asio::buffer(header), ec);
+    if (ec) return false;
+    h = proto::wire::parse_header(header);
+    body.resize(h.body_size);
+    boost::asio::read(socket_, boost::asio::buffer(body), ec);
+    return !ec;
+  }
+  void send(const void* data, size_t size) {
+    boost::system::error_code ec;
+    boost::asio::write(socket_, boost::asio::buffer(data, size), ec);
+  }
+  void serve() {
+    boost::system::error_code ec;
+    acceptor_.accept(socket_, ec);
+    if (ec) return;
+    proto::wire::FrameHeader h;
+    std::string body;
+    if (!read_frame(h, body) || h.type != proto::wire::FrameType::kHello) return;
+    proto::wire::Hello hello;
+    static std::atomic<uint8_t> next_id{1};
+    hello.peer_id.fill(next_id++);  // each its own peer
+    hello.digest = info_.digest;
+    hello.bitfield.assign(proto::wire::bitfield_bytes(info_.piece_count()), 0);
+    for (uint32_t i = 0; i < info_.piece_count(); ++i) {
+      if (has_(i)) proto::wire::bit_set(hello.bitfield, i);
+    }
+    std::string frame = proto::wire::encode(hello);
+    send(frame.data(), frame.size());
+    std::ifstream in(blob_, std::ios::binary);
+    while (read_frame(h, body)) {
+      if (h.type == proto::wire::FrameType::kHave) {
+        std::lock_guard lock(mu_);
+        order_.push_back(proto::wire::decode_have(body).piece);
+      }
+      if (h.type == proto::wire::FrameType::kBye) ++byes;
+      if (h.type != proto::wire::FrameType::kRequest) continue;
+      auto r = proto::wire::decode_request(body);
+      std::string data(r.length, '\0');
+      in.seekg(static_cast<std::streamoff>(info_.piece_offset(r.piece) + r.offset));
+      in.read(data.data(), r.length);
+      frame = proto::wire::encode_data_prefix(r.piece, r.offset, r.length);
+      send(frame.data(), frame.size());
+      // 3 bytes, then 200 KiB at a time, and the last 777 bytes right behind the one before.
+      size_t sent = 0, tail = std::min<size_t>(777, r.length), part = 3;
+      while (sent < r.length - tail) {
+        size_t n = std::min(part, r.length - tail - sent);
+        send(data.data() + sent, n);
+        sent += n;
+        part = 200 << 10;
+        if (sent < r.length - tail) std::this_thread::sleep_for(5ms);
+      }
+      send(data.data() + sent, r.length - sent);
+      ++blocks_sent;
+    }
+  }
+
+  proto::Metainfo info_;
+  std::filesystem::path blob_;
+  std::function<bool(uint32_t)> has_;
+  std::mutex mu_;
+  std::vector<uint32_t> order_;  // HAVEs received
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_{io_};
+  boost::asio::ip::tcp::socket socket_{io_};
+  std::thread thread_;
+};
+
+// Blocks are read whole however they arrive: waiting for a batch of bytes (SO_RCVLOWAT), at the
+// default batch and at one larger than a block, or woken for every segment (0).
+TEST(EngineFeaturesTest, ABlockArrivingInFragmentsIsReadWholeWhateverTheReceiveBatch) {
+  for (uint32_t batch : {Settings{}.receive_batch, uint32_t{4} << 20, uint32_t{0}}) {
+    SCOPED_TRACE("receive_batch " + std::to_string(batch));
+    test::TempDir dir;
+    Digest digest = test::write_random_file(dir / "blob", (3 << 20) + 5000);
+    auto info = metainfo_of(dir / "blob");
+    TricklingSeed seed(info, dir / "blob");
+    Settings s = local();
+    s.receive_batch = batch;
+    Node leecher(dir / "leecher", s);
+    auto result = leecher.engine.fetch(info, leecher.store);
+    leecher.engine.add_peers(digest, {seed.address()});
+    ASSERT_EQ(result.wait_for(30s), std::future_status::ready) << "a block's rest was never read";
+    FetchResult got = result.get();
+    ASSERT_TRUE(got.ok) << got.error;
+    EXPECT_EQ(Sha256::of_file(got.path), digest);
+    EXPECT_EQ(got.stats.bytes_from_peers, info.size);
+    EXPECT_EQ(seed.blocks_sent.load(), static_cast<int>(info.piece_count()));
+  }
+}
+
+// A HAVE goes at once to a peer that lacks the piece; one that has it hears of it only when the
+// fetch completes. So a complete peer gets no HAVE at all, only the BYE that closes the link, and
+// a peer with the even pieces hears of every odd one as it arrives, then of the even ones.
+TEST(EngineFeaturesTest, HavesForPiecesAPeerHasWaitForTheWholeBlob) {
+  test::TempDir dir;
+  Digest digest = test::write_random_file(dir / "blob", 8 << 20);
+  auto info = metainfo_of(dir / "blob");
+  TricklingSeed complete(info, dir / "blob");
+  TricklingSeed even(info, dir / "blob", [](uint32_t i) { return i % 2 == 0; });
+  Node leecher(dir / "leecher", local());
+  auto result = leecher.engine.fetch(info, leecher.store);
+  leecher.engine.add_peers(digest, {complete.address(), even.address()});
+  ASSERT_EQ(result.wait_for(30s), std::future_status::ready);
+  FetchResult got = result.get();
+  ASSERT_TRUE(got.ok) << got.error;
+  EXPECT_EQ(Sha256::of_file(got.path), digest);
+
+  auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline &&
+         (complete.byes.load() == 0 || even.haves().size() < info.piece_count())) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(complete.byes.load(), 1) << "both complete: the link closes";
+  EXPECT_TRUE(complete.haves().empty()) << "a peer with every piece was sent HAVEs";
+  std::vector<uint32_t> order = even.have_order();
+  ASSERT_EQ(order.size(), info.piece_count()) << "the peer with half must learn of every piece";
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(order[i] % 2, i < order.size() / 2 ? 1u : 0u)
+        << "HAVE " << i << " was for piece " << order[i] << ": odd pieces first, as they arrive";
+  }
+  EXPECT_EQ(even.byes.load(), 0);
+}
+
 TEST(EngineFeaturesTest, TheFreePlaceGoesToTheFastestPeer) {
   test::TempDir dir;
   Digest digest = test::write_random_file(dir / "blob", 20 << 20);  // 20 pieces

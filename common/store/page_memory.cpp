@@ -47,8 +47,9 @@ class Slots {
     std::lock_guard lock(mu_);
     auto& free = free_[c];
     if (free.empty()) {
-      auto* page = static_cast<char*>(map_huge(kHugePage));
       size_t slot = kSmallestSlot << c;
+      free.reserve(free.size() + kHugePage / slot);  // cannot throw once the page is mapped
+      auto* page = static_cast<char*>(map_huge(kHugePage));
       for (size_t off = kHugePage; off > 0; off -= slot) free.push_back(page + off - slot);
     }
     void* p = free.back();

@@ -9,9 +9,10 @@
 // (bench/README.md, "Fewer wake-ups, fewer faults").
 //
 // 256 KiB, 512 KiB and 1 MiB requests get slots carved from 2 MiB pages; a freed slot is kept
-// for the next request of its size and never unmapped (the buffer pool above already bounds
-// what stays idle; a huge page cannot be given back a slot at a time). Larger requests get a
-// mapping of their own, rounded up to 2 MiB and unmapped when freed. The huge pages are advice
+// for the next request of its size and never unmapped (a huge page cannot be given back a slot
+// at a time), so a process keeps as many slots as it ever had in use at once: on a node, the
+// blocks in flight plus the buffer pool's idle ones (common/swarm/buffer.h). Larger requests get
+// a mapping of their own, rounded up to 2 MiB and unmapped when freed. The huge pages are advice
 // (madvise): with transparent huge pages off, the same memory comes in 4 KiB pages.
 #include <cstddef>
 

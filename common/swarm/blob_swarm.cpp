@@ -398,6 +398,7 @@ bool BlobSwarm::accept_hello(const PeerPtr& p, const wire::Hello& hello) {
   if (p->dialed) slots_[*p->dialed].id = hello.peer_id;
   for (uint32_t i = 0; i < info_.piece_count(); ++i) {
     if (!wire::bit_get(p->bits, i)) continue;
+    ++p->pieces_held;
     if (picker_ && !p->is_origin) picker_->peer_has(i);
     if (reveals_ && !p->is_origin) reveals_->holder_added(peer_key(p), i);
   }
@@ -498,7 +499,8 @@ void BlobSwarm::say_and_close(const PeerPtr& p, const std::string& frame, const 
 // Frames are parsed out of one input buffer per connection: read frame by frame (a header, then
 // its body), every HAVE and REQUEST cost two recv calls and often an epoll_wait, and a node
 // receives ~16 HAVEs per piece of a blob. Parses every whole frame the buffer holds, then reads
-// more. A DATA block leaves the loop and calls read_frames() again once it is in.
+// more. A DATA block whose payload is not all in the buffer leaves the loop; read_frames() runs
+// again once the rest is in.
 void BlobSwarm::read_frames(const PeerPtr& p) {
   while (!p->closed && !p->closing) {
     size_t avail = p->rx_end - p->rx_begin;
@@ -584,8 +586,9 @@ bool BlobSwarm::on_data_prefix(const PeerPtr& p, const wire::DataPrefix& prefix,
 }
 
 // Takes what the input buffer holds of the block, then reads the rest straight into place.
-// True when the buffer held all of it (the block is handled); false when the rest is coming
-// (read_frames() is called again once it is in).
+// True when the buffer held all of it (the block is handled, the caller goes on parsing); false
+// otherwise: read_frames() runs again once the rest is in (possibly already, nested, when the
+// socket held the rest), so the caller must stop.
 bool BlobSwarm::receive_block(const PeerPtr& p, IncomingBlock b) {
   // A streamed block's buffer is taken only now, after any wait for the ingress budget.
   if (b.stream) b.target = acquire_buffer(b.size), b.dest = b.target->data();
@@ -605,10 +608,12 @@ bool BlobSwarm::receive_block(const PeerPtr& p, IncomingBlock b) {
   return false;
 }
 
-// Reads exactly `size` bytes of a block into `dest`, then calls `done` (on the strand). Woken
-// for every segment that arrives, a node paid an epoll_wait and a recv per ~40 KiB; with the
-// socket's low-water mark (SO_RCVLOWAT) at `receive_batch`, or the rest of the block if less,
-// the kernel wakes it once that much is there.
+// Reads exactly `size` bytes of a block into `dest`, then calls `done` on the strand (at once,
+// before returning, when the socket already holds them). Woken for every segment that arrives,
+// a node paid an epoll_wait and a recv per ~40 KiB; with the socket's low-water mark
+// (SO_RCVLOWAT) at `receive_batch`, or the rest of the block if less, the kernel wakes it once
+// that much is there (Linux 4.18 and later re-check readiness when the mark is set, which the
+// wait below relies on).
 void BlobSwarm::receive_payload(const PeerPtr& p, uint8_t* dest, size_t size,
                                 std::function<void()> done) {
   const size_t batch = ctx_.settings.receive_batch;
@@ -688,12 +693,17 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
         if (piece >= info_.piece_count()) return protocol_error(p, "HAVE for a piece out of range");
         if (!wire::bit_get(p->bits, piece)) {
           wire::bit_set(p->bits, piece);
+          ++p->pieces_held;
           if (picker_ && !p->is_origin) picker_->peer_has(piece);
           if (reveals_ && !p->is_origin && reveals_->holder_added(peer_key(p), piece)) {
             reveal(p);
           }
         }
         if (reveals_) reveal_granted();
+        // Both complete now (it finished after us, and heard only then of pieces it had).
+        if (complete_ && !p->is_origin && p->pieces_held == info_.piece_count()) {
+          return say_and_close(p, wire::encode_bye(), "both complete");
+        }
         fill_requests(p);
         break;
       }
@@ -952,12 +962,11 @@ void BlobSwarm::on_committed(std::filesystem::path path, std::string error) {
                info_.digest.str(), from_peers_, from_origins_);
   finish(FetchResult{true, path, "", stats()});
   // Connections to origins and to other complete peers carry nothing any more. The others hear
-  // every HAVE we held back, so they know we are complete.
+  // every HAVE we held back, so they know we are complete; a link to one that completes later
+  // closes when its last HAVE arrives (on_frame).
   for (auto& p : std::vector<PeerPtr>(peers_)) {
     if (!p->hello_received) continue;
-    bool all = true;
-    for (uint32_t i = 0; i < info_.piece_count() && all; ++i) all = wire::bit_get(p->bits, i);
-    if (p->is_origin || all) {
+    if (p->is_origin || p->pieces_held == info_.piece_count()) {
       say_and_close(p, wire::encode_bye(), "both complete");
     } else if (!p->deferred_haves.empty()) {
       send(p, std::move(p->deferred_haves));

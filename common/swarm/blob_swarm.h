@@ -90,8 +90,9 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
     std::shared_ptr<PieceStream> stream;  // the piece's, if streamed
     uint8_t* dest = nullptr;
   };
-  // Both return true when the block was wholly in the input buffer and is handled, false when
-  // it is still coming (read_frames() runs again once it is in) or the connection is closing.
+  // Both return true when the block was wholly in the input buffer and is handled; false when
+  // the caller must stop parsing: the rest is coming (read_frames() runs again once it is in,
+  // maybe already has) or the connection is closing.
   bool on_data_prefix(const PeerPtr& p, const proto::wire::DataPrefix& prefix, uint32_t payload);
   bool receive_block(const PeerPtr& p, IncomingBlock b);
   void receive_payload(const PeerPtr& p, uint8_t* dest, size_t size, std::function<void()> done);

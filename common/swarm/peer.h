@@ -55,6 +55,7 @@ struct Peer {
   proto::wire::PeerId id{};
   bool is_origin = false;
   std::vector<uint8_t> bits;  // pieces the peer told us it has
+  uint32_t pieces_held = 0;   // bits set in `bits`
 
   // Reading: bytes received and not parsed yet are rx[rx_begin, rx_end) (BlobSwarm::read_frames).
   // Big enough for any frame but DATA (HELLO with 16,384 pieces is ~2 KiB); a DATA block's
@@ -82,7 +83,8 @@ struct Peer {
   std::map<uint32_t, Pending> downloading;
   PieceRate rate;  // how fast its recent pieces arrived: the fastest peers are asked first
 
-  // HAVEs for pieces the peer has too, held back until our copy is complete (piece_done).
+  // HAVEs for pieces the peer has too, held back until our copy is complete (piece_done holds
+  // them, on_committed sends them).
   std::string deferred_haves;
 
   // Serving.

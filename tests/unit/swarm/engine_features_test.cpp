@@ -280,6 +280,13 @@ class TricklingSeed {
     std::lock_guard lock(mu_);
     return order_;
   }
+  // Tells the node it now has these pieces too (from the test's thread; the peer's own thread
+  // only reads meanwhile).
+  void send_haves(const std::vector<uint32_t>& pieces) {
+    std::string frames;
+    for (uint32_t i : pieces) frames += proto::wire::encode(proto::wire::Have{i});
+    send(frames.data(), frames.size());
+  }
   std::atomic<int> blocks_sent{0};
   std::atomic<int> byes{0};
 
@@ -379,8 +386,9 @@ TEST(EngineFeaturesTest, ABlockArrivingInFragmentsIsReadWholeWhateverTheReceiveB
 }
 
 // A HAVE goes at once to a peer that lacks the piece; one that has it hears of it only when the
-// fetch completes. So a complete peer gets no HAVE at all, only the BYE that closes the link, and
-// a peer with the even pieces hears of every odd one as it arrives, then of the even ones.
+// fetch completes. So a complete peer gets no HAVE at all, only the BYE that closes the link; a
+// peer with the even pieces hears of every odd one as it arrives, then of the even ones, and its
+// link closes once it says it has every piece too.
 TEST(EngineFeaturesTest, HavesForPiecesAPeerHasWaitForTheWholeBlob) {
   test::TempDir dir;
   Digest digest = test::write_random_file(dir / "blob", 8 << 20);
@@ -408,7 +416,13 @@ TEST(EngineFeaturesTest, HavesForPiecesAPeerHasWaitForTheWholeBlob) {
     EXPECT_EQ(order[i] % 2, i < order.size() / 2 ? 1u : 0u)
         << "HAVE " << i << " was for piece " << order[i] << ": odd pieces first, as they arrive";
   }
-  EXPECT_EQ(even.byes.load(), 0);
+  EXPECT_EQ(even.byes.load(), 0) << "the peer with half is not complete: the link stays";
+
+  // It completes later (its HAVEs for the odd pieces): now both are, and the node closes.
+  even.send_haves({1, 3, 5, 7});
+  deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline && even.byes.load() == 0) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(even.byes.load(), 1) << "both complete: the link closes";
 }
 
 TEST(EngineFeaturesTest, TheFreePlaceGoesToTheFastestPeer) {

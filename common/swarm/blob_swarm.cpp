@@ -701,7 +701,7 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
         }
         if (reveals_) reveal_granted();
         // Both complete now (it finished after us, and heard only then of pieces it had).
-        if (complete_ && !p->is_origin && p->pieces_held == info_.piece_count()) {
+        if (complete_ && has_every_piece(*p)) {
           return say_and_close(p, wire::encode_bye(), "both complete");
         }
         fill_requests(p);
@@ -966,7 +966,7 @@ void BlobSwarm::on_committed(std::filesystem::path path, std::string error) {
   // closes when its last HAVE arrives (on_frame).
   for (auto& p : std::vector<PeerPtr>(peers_)) {
     if (!p->hello_received) continue;
-    if (p->is_origin || p->pieces_held == info_.piece_count()) {
+    if (has_every_piece(*p)) {
       say_and_close(p, wire::encode_bye(), "both complete");
     } else if (!p->deferred_haves.empty()) {
       send(p, std::move(p->deferred_haves));

@@ -26,7 +26,7 @@ struct EngineContext {
   std::atomic<uint32_t> connections{0};
   TokenBucket ingress{settings.ingress_bytes_per_sec};
   TokenBucket egress{settings.egress_bytes_per_sec};
-  std::shared_ptr<RangeSource> fallback;  // may be null
+  std::shared_ptr<RangeSource> fallback{};  // may be null; set after construction
 };
 
 }  // namespace fanout::swarm

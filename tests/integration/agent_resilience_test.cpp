@@ -21,6 +21,7 @@
 #include "proto/metainfo.h"
 #include "tests/support/bin_dir.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http.h"
 #include "tests/support/ports.h"
 #include "tests/support/prometheus.h"
@@ -206,11 +207,9 @@ TEST(AgentResilience, KilledMidDownloadResumesFromVerifiedPieces) {
   // Kill once a good share of the pieces is verified.
   const uint32_t pieces =
       proto::Metainfo::piece_count_for(kSize, proto::Metainfo::piece_length_for(kSize));
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (verified_pieces(nodes.cache_dir("a"), digest) < pieces * 2 / 5 &&
-         Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  eventually(
+      [&] { return verified_pieces(nodes.cache_dir("a"), digest) >= pieces * 2 / 5; },
+      std::chrono::seconds(60));
   ::kill(nodes.agent("a").pid(), SIGKILL);
   client.join();
   // SIGKILL is delivered asynchronously: give the kernel a moment to reap the process.
@@ -229,10 +228,9 @@ TEST(AgentResilience, KilledMidDownloadResumesFromVerifiedPieces) {
   ASSERT_TRUE(nodes.start_agent("a", {})) << nodes.logs();
   fs::path blob =
       nodes.cache_dir("a") / "blobs" / "sha256" / digest.hex().substr(0, 2) / digest.hex();
-  while (!fs::exists(blob) && Clock::now() < restarted + std::chrono::seconds(120)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(fs::exists(blob)) << "no resume without a request" << nodes.logs();
+  ASSERT_TRUE(eventually([&] { return fs::exists(blob); }, std::chrono::seconds(120),
+                         std::chrono::milliseconds(50)))
+      << "no resume without a request" << nodes.logs();
   Got got = get(nodes.agent_url("a"), "/v1/blobs/" + digest.str());
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.digest, digest);

@@ -20,6 +20,7 @@
 #include "tests/integration/cluster.h"
 #include "tests/support/bin_dir.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http.h"
 #include "tests/support/prometheus.h"
 #include "tests/support/random_blob.h"
@@ -402,11 +403,8 @@ TEST(ModelPull, AgentsWatchingProdFetchTheFlippedVersionBeforeAnyoneAsks) {
   std::string hex = adapter.hex();
   for (size_t i = 0; i < cluster.agent_count(); ++i) {
     auto path = cluster.agent_cache_dir(i) / "blobs" / "sha256" / hex.substr(0, 2) / hex;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(std::filesystem::exists(path)) << "agent " << i << " never fetched v2\n"
+    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(path); },
+                                 std::chrono::seconds(30), std::chrono::milliseconds(100))) << "agent " << i << " never fetched v2\n"
                                                << cluster.logs();
     EXPECT_EQ(Sha256::of_file(path), adapter);
   }

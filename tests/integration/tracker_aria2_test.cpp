@@ -13,6 +13,7 @@
 #include "proto/announce.h"
 #include "tests/support/bin_dir.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http.h"
 #include "tests/support/ports.h"
 #include "tests/support/prometheus.h"
@@ -103,11 +104,11 @@ TEST(TrackerWithAria2, Aria2AnnouncesAndGetsPeersBack) {
       dir / "aria2.out");
 
   // aria2's started announce must arrive and be answered with the three seeders.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline &&
-         tracker_metric(url, "fanout_tracker_selected_other_total") < selected_before + 3) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  eventually(
+      [&] {
+        return tracker_metric(url, "fanout_tracker_selected_other_total") >= selected_before + 3;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(100));
   EXPECT_GE(tracker_metric(url, "fanout_tracker_announces_total"), announces_before + 1);
   EXPECT_EQ(tracker_metric(url, "fanout_tracker_announce_failures_total"), 0) << tracker.log_tail();
   EXPECT_GE(tracker_metric(url, "fanout_tracker_selected_other_total"), selected_before + 3)

@@ -21,6 +21,7 @@
 #include "proto/peer_wire.h"
 #include "common/swarm/token_bucket.h"
 #include "proto/metainfo.h"
+#include "tests/support/eventually.h"
 #include "tests/support/random_blob.h"
 #include "tests/support/temp_dir.h"
 
@@ -232,10 +233,9 @@ TEST(EngineFeaturesTest, APeerGoneMidBlockLeavesNoBytesForTheNext) {
     }
     boost::asio::write(socket, boost::asio::buffer(frames));
     // Both blocks in flight are being spliced, and the socket is full: the pipe holds the rest.
-    for (auto until = Clock::now() + 10s; seed.em.bytes_to_peers_zero_copy.value() < 2u << 20;) {
-      ASSERT_LT(Clock::now(), until) << "the seed never started the blocks";
-      std::this_thread::sleep_for(10ms);
-    }
+    ASSERT_TRUE(test::eventually([&] { return seed.em.bytes_to_peers_zero_copy.value() >= 2u << 20; },
+                                 10s, 10ms))
+        << "the seed never started the blocks";
     std::this_thread::sleep_for(100ms);
   }  // closed with unread bytes: the seed's next splice or read fails
   Node leecher(dir / "leecher", local());
@@ -403,11 +403,8 @@ TEST(EngineFeaturesTest, HavesForPiecesAPeerHasWaitForTheWholeBlob) {
   ASSERT_TRUE(got.ok) << got.error;
   EXPECT_EQ(Sha256::of_file(got.path), digest);
 
-  auto deadline = Clock::now() + 10s;
-  while (Clock::now() < deadline &&
-         (complete.byes.load() == 0 || even.haves().size() < info.piece_count())) {
-    std::this_thread::sleep_for(20ms);
-  }
+  test::eventually(
+      [&] { return complete.byes.load() > 0 && even.haves().size() >= info.piece_count(); }, 10s);
   EXPECT_EQ(complete.byes.load(), 1) << "both complete: the link closes";
   EXPECT_TRUE(complete.haves().empty()) << "a peer with every piece was sent HAVEs";
   std::vector<uint32_t> order = even.have_order();
@@ -420,8 +417,7 @@ TEST(EngineFeaturesTest, HavesForPiecesAPeerHasWaitForTheWholeBlob) {
 
   // It completes later (its HAVEs for the odd pieces): now both are, and the node closes.
   even.send_haves({1, 3, 5, 7});
-  deadline = Clock::now() + 10s;
-  while (Clock::now() < deadline && even.byes.load() == 0) std::this_thread::sleep_for(20ms);
+  test::eventually([&] { return even.byes.load() > 0; }, 10s);
   EXPECT_EQ(even.byes.load(), 1) << "both complete: the link closes";
 }
 
@@ -444,10 +440,8 @@ TEST(EngineFeaturesTest, TheFreePlaceGoesToTheFastestPeer) {
   auto result = leecher.engine.fetch(info, leecher.store);
   leecher.engine.add_peers(digest, {slow.address()});
   // The slow seed's first piece is under way (its burst sent) before the fast one is known.
-  for (auto until = Clock::now() + 5s; slow.em.bytes_to_peers.value() == 0;) {
-    ASSERT_LT(Clock::now(), until) << "the slow seed was never asked";
-    std::this_thread::sleep_for(10ms);
-  }
+  ASSERT_TRUE(test::eventually([&] { return slow.em.bytes_to_peers.value() > 0; }, 5s, 10ms))
+      << "the slow seed was never asked";
   leecher.engine.add_peers(digest, {fast.address()});
   ASSERT_EQ(result.wait_for(30s), std::future_status::ready);
   FetchResult got = result.get();

@@ -13,6 +13,7 @@
 #include "common/digest/sha256.h"
 #include "proto/metainfo.h"
 #include "proto/peer_wire.h"
+#include "tests/support/eventually.h"
 #include "tests/support/random_blob.h"
 #include "tests/support/temp_dir.h"
 
@@ -51,15 +52,7 @@ struct Node {
   Engine engine;
 };
 
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using test::eventually;
 
 TEST(EngineTest, LeecherFetchesFromOneSeedAndVerifiesEveryByte) {
   test::TempDir dir;

@@ -61,6 +61,16 @@ int main(int argc, char** argv) {
   app.add_option("--host-mibps", host_mibps,
                  "All nodes share one machine that moves at most this many MiB/s of payload in "
                  "all (fanout-bench's host_bytes_per_sec; 0 = one node per host)");
+  double node_disk_mibps = 0, host_disk_mibps = 0;
+  app.add_option("--node-disk-mibps", node_disk_mibps,
+                 "Each agent's disk in MiB/s, shared by what it writes (receives) and reads back "
+                 "(uploads); 0 = the disk never limits")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--host-disk-mibps", host_disk_mibps,
+                 "All agents share one disk that moves this many MiB/s: what they receive is "
+                 "written, what they upload read back (fanout-bench's disk_mib_per_sec; 0 = no "
+                 "limit)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--tick", c.tick_sec, "Tick in seconds (0 = an eighth of a piece time)");
   app.add_option("--seed", c.seed, "Random seed")->capture_default_str();
   app.add_option("--json", json_path, "Write the results here (and a CDF PNG beside it)");
@@ -78,6 +88,8 @@ int main(int argc, char** argv) {
   if (origin_gbps > 0) c.origin_up_bytes_per_sec = origin_gbps * 1e9 / 8;
   if (piece_mib > 0) c.piece_bytes = uint32_t(piece_mib * (1 << 20));
   c.host_bytes_per_sec = host_mibps * (1 << 20);
+  c.node_disk_bytes_per_sec = node_disk_mibps * (1 << 20);
+  c.host_disk_bytes_per_sec = host_disk_mibps * (1 << 20);
   if (c.nodes == 0 || c.origins == 0) {
     std::cerr << "--nodes and --origins must be at least 1\n";
     return 2;
@@ -114,6 +126,8 @@ int main(int argc, char** argv) {
   j["upload_slots"] = c.upload_slots;
   j["peer_rate_trust_sec"] = c.peer_rate_trust_sec;
   j["host_bytes_per_sec"] = c.host_bytes_per_sec;
+  j["node_disk_bytes_per_sec"] = c.node_disk_bytes_per_sec;
+  j["host_disk_bytes_per_sec"] = c.host_disk_bytes_per_sec;
   j["pipeline_pieces"] = c.pipeline_pieces;
   j["reveal_pieces"] = c.reveal_pieces;
   j["max_pieces_in_flight"] = c.max_pieces_in_flight;

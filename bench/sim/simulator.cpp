@@ -490,13 +490,41 @@ class Simulation {
         down_spare_[i] = std::max(0.0, down_spare_[i]);
       }
     }
-    if (c_.host_bytes_per_sec > 0) {  // one machine's cores move every byte
-      double total = 0;
-      for (Link* l : active_) total += l->rate;
-      if (total > c_.host_bytes_per_sec) {
-        for (Link* l : active_) l->rate *= c_.host_bytes_per_sec / total;
-      }
+    if (c_.node_disk_bytes_per_sec > 0) limit_node_disks();
+    // One machine: its cores move every byte; its disk takes every byte an agent receives
+    // (written) and every byte an agent uploads (read back). What origins read is theirs.
+    double host_scale = 1;
+    double total = 0, disk = 0;
+    for (Link* l : active_) {
+      total += l->rate;
+      disk += nodes_[l->from].origin ? l->rate : 2 * l->rate;
     }
+    if (c_.host_bytes_per_sec > 0 && total > c_.host_bytes_per_sec) {
+      host_scale = c_.host_bytes_per_sec / total;
+    }
+    if (c_.host_disk_bytes_per_sec > 0 && disk > c_.host_disk_bytes_per_sec) {
+      host_scale = std::min(host_scale, c_.host_disk_bytes_per_sec / disk);
+    }
+    if (host_scale < 1) {
+      for (Link* l : active_) l->rate *= host_scale;
+    }
+  }
+
+  // An agent's disk writes what it receives and reads back what it uploads (the engine serves
+  // peers from the file). Where the two add up to more than the disk moves, every link of that
+  // agent slows by the same factor, and a link by the tighter of its two ends. Origins are not
+  // limited: they seed from storage of their own, sized for it.
+  void limit_node_disks() {
+    double disk = c_.node_disk_bytes_per_sec;
+    disk_demand_.assign(nodes_.size(), 0);
+    for (Link* l : active_) {
+      disk_demand_[l->from] += l->rate;
+      disk_demand_[l->to] += l->rate;
+    }
+    auto scale = [&](uint32_t i) {
+      return nodes_[i].origin || disk_demand_[i] <= disk ? 1.0 : disk / disk_demand_[i];
+    };
+    for (Link* l : active_) l->rate *= std::min(scale(l->from), scale(l->to));
   }
 
   void advance(uint32_t k, bool into_a) {
@@ -589,6 +617,7 @@ class Simulation {
   std::deque<Conn> conns_;
   std::vector<Link*> active_;
   std::vector<double> up_spare_, down_spare_;
+  std::vector<double> disk_demand_;  // per node, limit_node_disks()
   std::vector<uint32_t> up_count_, down_count_;
   SimResult result_;
 };

@@ -16,8 +16,10 @@
 //     nobody and drop links to origins and to other seeders, a busy peer is skipped a while;
 //   - origins reveal pieces with the engine's own swarm::RevealPolicy (super-seeding: a few
 //     agents at a time, pipeline_pieces pieces per turn), as BlobSwarm does.
-// Not modelled: per-node CPU and disk (only a shared machine's total, host_bytes_per_sec), latency
-// beyond a fixed startup delay, TCP dynamics.
+// Disks, when given: an agent writes every byte it receives and reads back every byte it uploads
+// (node_disk_bytes_per_sec), or all agents share one machine's disk (host_disk_bytes_per_sec).
+// Not modelled: per-node CPU (only a shared machine's total, host_bytes_per_sec), a disk's
+// stalls, latency beyond a fixed startup delay, TCP dynamics.
 #include <cstdint>
 #include <vector>
 
@@ -75,6 +77,14 @@ struct SimConfig {
   // fair shares add up to more, every link slows by the same factor, as processes sharing the
   // cores do. fanout-bench measures it (`host_bytes_per_sec`, from its single-node phase).
   double host_bytes_per_sec = 0;
+  // Each agent's disk: bytes per second written (what it receives) plus read (what it uploads),
+  // as the engine stores pieces and serves them from the file; 0 = the disk never limits. On a
+  // 25 Gbps node this is up to 6 GB/s when it receives and uploads at line rate.
+  double node_disk_bytes_per_sec = 0;
+  // All agents on one machine share one disk: what they receive is written to it and what they
+  // upload is read back from it (the real harness: 50 agents on one virtual disk; its
+  // disk_mib_per_sec counts the same bytes); 0 = no limit.
+  double host_disk_bytes_per_sec = 0;
   // Tick length; 0 = an eighth of one piece's time at node speed.
   double tick_sec = 0.0;
   // Give up (nodes left unfinished) after this much simulated time; 0 = 100 single-node times.

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "bench/sim/report.h"
@@ -82,6 +83,47 @@ TEST(Simulator, UploadSlotsStillFinish) {
   c.upload_slots = 2;
   auto r = simulate(c);
   EXPECT_EQ(r.unfinished, 0u);
+}
+
+// A node writes what it receives and reads back what it uploads: with a disk as fast as its
+// link, receiving at line rate leaves nothing to upload with, so the swarm is slower than with
+// no disk in the model, and every node's disk moved its writes and reads no faster than it can.
+TEST(Simulator, ANodesDiskCarriesItsWritesAndItsUploads) {
+  auto free_disk = small(10);
+  auto slow_disk = free_disk;
+  slow_disk.node_disk_bytes_per_sec = 100 * kMiB;  // the link's speed
+  auto fast_disk = free_disk;
+  fast_disk.node_disk_bytes_per_sec = 200 * kMiB;  // in plus out at line rate: never short
+  auto free_run = simulate(free_disk);
+  auto slow_run = simulate(slow_disk);
+  ASSERT_EQ(free_run.unfinished, 0u);
+  ASSERT_EQ(slow_run.unfinished, 0u);
+  EXPECT_EQ(simulate(fast_disk).completion_sec, free_run.completion_sec);
+
+  auto last = [](const SimResult& r) {
+    return *std::max_element(r.completion_sec.begin(), r.completion_sec.end());
+  };
+  EXPECT_GT(last(slow_run), last(free_run) * 1.2);
+  // Ten disks together wrote ten copies and read back what peers uploaded.
+  double disk_bytes = 10.0 * double(slow_disk.size_bytes) + double(slow_run.peer_bytes_sent);
+  EXPECT_GE(last(slow_run), disk_bytes / (10 * slow_disk.node_disk_bytes_per_sec) * 0.99);
+  // One node alone only writes: its disk keeps up with its link.
+  auto one = slow_disk;
+  one.nodes = 1;
+  EXPECT_NEAR(simulate(one).completion_sec[0], 0.64, 0.64 * 0.03);
+}
+
+// The harness's machine: every agent on one disk, which writes what they receive and reads back
+// what they upload.
+TEST(Simulator, OneSharedDiskBoundsTheWholeRollout) {
+  auto c = small(10);
+  c.host_disk_bytes_per_sec = 400 * kMiB;  // a fifth of what ten links could move in and out
+  auto r = simulate(c);
+  ASSERT_EQ(r.unfinished, 0u);
+  double disk_bytes = 10.0 * double(c.size_bytes) + double(r.peer_bytes_sent);
+  double last = *std::max_element(r.completion_sec.begin(), r.completion_sec.end());
+  EXPECT_GE(last, disk_bytes / c.host_disk_bytes_per_sec * 0.99);
+  EXPECT_LT(last, disk_bytes / c.host_disk_bytes_per_sec * 1.5) << "the disk is what binds";
 }
 
 TEST(Report, PercentilesAndRatios) {

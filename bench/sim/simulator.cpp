@@ -450,15 +450,26 @@ class Simulation {
     }
   }
 
-  // Approximate max-min fair shares: each active link starts at the smaller of its uploader's
-  // and its downloader's equal share; spare capacity at both ends is handed out in two more
-  // rounds the same way.
+  // Approximate max-min fair shares: each active link starts at the smallest of its uploader's
+  // and its downloader's equal share, and of the equal share of either end's disk where that can
+  // bind (node_disk_bytes_per_sec: an agent's disk writes what it receives and reads back what it
+  // uploads, so all its links share it, in and out; origins seed from storage of their own);
+  // spare capacity is handed out in two more rounds the same way.
   void allocate_rates() {
     size_t n = nodes_.size();
     up_spare_.assign(n, 0);
     down_spare_.assign(n, 0);
+    disk_spare_.assign(n, 0);
     up_count_.assign(n, 0);
     down_count_.assign(n, 0);
+    disk_count_.assign(n, 0);
+    double disk = c_.node_disk_bytes_per_sec;
+    bool disks = disk > 0;
+    // A disk that takes in + out at line rate never binds: such a node runs as with no disk.
+    disk_binds_.assign(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      disk_binds_[i] = disks && !nodes_[i].origin && disk < nodes_[i].up + nodes_[i].down;
+    }
     active_.clear();
     for (auto& c : conns_) {
       if (!c.open) continue;
@@ -468,63 +479,53 @@ class Simulation {
         active_.push_back(l);
         ++up_count_[l->from];
         ++down_count_[l->to];
+        if (disks) ++disk_count_[l->from], ++disk_count_[l->to];
       }
     }
-    for (size_t i = 0; i < n; ++i) {
-      up_spare_[i] = nodes_[i].up;
-      down_spare_[i] = nodes_[i].down;
-    }
+    auto spare_all = [&] {
+      for (size_t i = 0; i < n; ++i) {
+        up_spare_[i] = nodes_[i].up, down_spare_[i] = nodes_[i].down, disk_spare_[i] = disk;
+      }
+    };
+    spare_all();
     for (int round = 0; round < 3; ++round) {
       for (Link* l : active_) {
         double add = std::min(up_spare_[l->from] / up_count_[l->from],
                               down_spare_[l->to] / down_count_[l->to]);
+        for (uint32_t end : {l->from, l->to}) {
+          if (disks && disk_binds_[end]) add = std::min(add, disk_spare_[end] / disk_count_[end]);
+        }
         l->rate += add;
       }
-      for (size_t i = 0; i < n; ++i) up_spare_[i] = nodes_[i].up, down_spare_[i] = nodes_[i].down;
+      spare_all();
       for (Link* l : active_) {
         up_spare_[l->from] -= l->rate;
         down_spare_[l->to] -= l->rate;
+        if (disks) disk_spare_[l->from] -= l->rate, disk_spare_[l->to] -= l->rate;
       }
       for (size_t i = 0; i < n; ++i) {
         up_spare_[i] = std::max(0.0, up_spare_[i]);
         down_spare_[i] = std::max(0.0, down_spare_[i]);
+        disk_spare_[i] = std::max(0.0, disk_spare_[i]);
       }
     }
-    if (c_.node_disk_bytes_per_sec > 0) limit_node_disks();
     // One machine: its cores move every byte; its disk takes every byte an agent receives
     // (written) and every byte an agent uploads (read back). What origins read is theirs.
     double host_scale = 1;
-    double total = 0, disk = 0;
+    double total = 0, host_disk = 0;
     for (Link* l : active_) {
       total += l->rate;
-      disk += nodes_[l->from].origin ? l->rate : 2 * l->rate;
+      host_disk += nodes_[l->from].origin ? l->rate : 2 * l->rate;
     }
     if (c_.host_bytes_per_sec > 0 && total > c_.host_bytes_per_sec) {
       host_scale = c_.host_bytes_per_sec / total;
     }
-    if (c_.host_disk_bytes_per_sec > 0 && disk > c_.host_disk_bytes_per_sec) {
-      host_scale = std::min(host_scale, c_.host_disk_bytes_per_sec / disk);
+    if (c_.host_disk_bytes_per_sec > 0 && host_disk > c_.host_disk_bytes_per_sec) {
+      host_scale = std::min(host_scale, c_.host_disk_bytes_per_sec / host_disk);
     }
     if (host_scale < 1) {
       for (Link* l : active_) l->rate *= host_scale;
     }
-  }
-
-  // An agent's disk writes what it receives and reads back what it uploads (the engine serves
-  // peers from the file). Where the two add up to more than the disk moves, every link of that
-  // agent slows by the same factor, and a link by the tighter of its two ends. Origins are not
-  // limited: they seed from storage of their own, sized for it.
-  void limit_node_disks() {
-    double disk = c_.node_disk_bytes_per_sec;
-    disk_demand_.assign(nodes_.size(), 0);
-    for (Link* l : active_) {
-      disk_demand_[l->from] += l->rate;
-      disk_demand_[l->to] += l->rate;
-    }
-    auto scale = [&](uint32_t i) {
-      return nodes_[i].origin || disk_demand_[i] <= disk ? 1.0 : disk / disk_demand_[i];
-    };
-    for (Link* l : active_) l->rate *= std::min(scale(l->from), scale(l->to));
   }
 
   void advance(uint32_t k, bool into_a) {
@@ -617,8 +618,9 @@ class Simulation {
   std::deque<Conn> conns_;
   std::vector<Link*> active_;
   std::vector<double> up_spare_, down_spare_;
-  std::vector<double> disk_demand_;  // per node, limit_node_disks()
-  std::vector<uint32_t> up_count_, down_count_;
+  std::vector<double> disk_spare_;
+  std::vector<uint8_t> disk_binds_;  // node_disk_bytes_per_sec can limit this node
+  std::vector<uint32_t> up_count_, down_count_, disk_count_;
   SimResult result_;
 };
 

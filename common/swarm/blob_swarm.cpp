@@ -700,7 +700,8 @@ void BlobSwarm::on_frame(const PeerPtr& p, wire::FrameType type) {
           }
         }
         if (reveals_) reveal_granted();
-        // Both complete now (it finished after us, and heard only then of pieces it had).
+        // Both complete now (it finished after us, and heard only then of pieces it had; or an
+        // origin revealed a piece after we finished).
         if (complete_ && has_every_piece(*p)) {
           return say_and_close(p, wire::encode_bye(), "both complete");
         }

@@ -100,7 +100,8 @@ class BlobSwarm : public std::enable_shared_from_this<BlobSwarm> {
   void on_data(const PeerPtr& p, const IncomingBlock& b);
   void on_frame(const PeerPtr& p, proto::wire::FrameType type);
   void protocol_error(const PeerPtr& p, const std::string& what);
-  // An origin, or an agent whose HELLO and HAVEs name every piece: nothing to fetch from us.
+  // An origin (origins only seed, never fetch), or an agent whose HELLO and HAVEs name every
+  // piece: it wants nothing from us.
   bool has_every_piece(const Peer& p) const {
     return p.is_origin || p.pieces_held == info_.piece_count();
   }

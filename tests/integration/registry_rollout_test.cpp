@@ -404,8 +404,9 @@ TEST(ModelPull, AgentsWatchingProdFetchTheFlippedVersionBeforeAnyoneAsks) {
   for (size_t i = 0; i < cluster.agent_count(); ++i) {
     auto path = cluster.agent_cache_dir(i) / "blobs" / "sha256" / hex.substr(0, 2) / hex;
     ASSERT_TRUE(eventually([&] { return std::filesystem::exists(path); },
-                                 std::chrono::seconds(30), std::chrono::milliseconds(100))) << "agent " << i << " never fetched v2\n"
-                                               << cluster.logs();
+                           std::chrono::seconds(30), std::chrono::milliseconds(100)))
+        << "agent " << i << " never fetched v2\n"
+        << cluster.logs();
     EXPECT_EQ(Sha256::of_file(path), adapter);
   }
 }

@@ -233,8 +233,8 @@ TEST(EngineFeaturesTest, APeerGoneMidBlockLeavesNoBytesForTheNext) {
     }
     boost::asio::write(socket, boost::asio::buffer(frames));
     // Both blocks in flight are being spliced, and the socket is full: the pipe holds the rest.
-    ASSERT_TRUE(test::eventually([&] { return seed.em.bytes_to_peers_zero_copy.value() >= 2u << 20; },
-                                 10s, 10ms))
+    auto started = [&] { return seed.em.bytes_to_peers_zero_copy.value() >= 2u << 20; };
+    ASSERT_TRUE(test::eventually(started, 10s, 10ms))
         << "the seed never started the blocks";
     std::this_thread::sleep_for(100ms);
   }  // closed with unread bytes: the seed's next splice or read fails

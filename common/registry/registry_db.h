@@ -111,7 +111,7 @@ struct FlipRequest {
   int64_t to_version = 0;
   std::string reason;
   bool forced = false;        // recorded: the pre-warm check was skipped
-  std::string operator_name;  // who ran the command (OS user), recorded beside the token name
+  std::string operator_name{};  // who ran the command (OS user), recorded beside the token name
 };
 
 struct AuditEntry {

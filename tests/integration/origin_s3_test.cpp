@@ -511,7 +511,9 @@ TEST_F(OriginS3Test, FiftyConcurrentRequestsForOneColdBlobReadOneCopyFromS3) {
   }
   for (int i = 0; i < kRequests; ++i) {
     EXPECT_EQ(statuses[i], 200) << "request " << i;
-    if (i < kFullDownloads) EXPECT_EQ(digests[i], d.str()) << "request " << i;
+    if (i < kFullDownloads) {
+      EXPECT_EQ(digests[i], d.str()) << "request " << i;
+    }
   }
   std::printf("s3rver served %llu object bytes for %d requests (%d ranged GETs, %d HEADs)\n",
               static_cast<unsigned long long>(proxy_->object_bytes.load()), kRequests,

@@ -47,7 +47,7 @@ class FakeOrigin {
   struct Reply {
     int status = 200;
     std::string body;
-    std::string signature;  // X-Fanout-Metainfo-Signature; none when empty
+    std::string signature{};  // X-Fanout-Metainfo-Signature; none when empty
   };
 
   FakeOrigin() {

@@ -48,6 +48,7 @@ bool BodyReader::open(const std::string& host, uint16_t port, const std::string&
   if (::connect(s_.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return false;
   if (!send_all(s_.fd, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"))
     return false;
+  sent_at_ = std::chrono::steady_clock::now();
   buf_.resize(1u << 20);
   std::string head;
   for (;;) {

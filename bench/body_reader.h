@@ -6,6 +6,7 @@
 //
 // Two steps, so a caller can take the time the answer started (an agent answers a blob GET only
 // once the blob is verified in its cache) apart from the time the body took to read.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@ class BodyReader {
   int64_t read_rest(double rate, bool hash);
   // SHA-256 of the body, after read_rest(..., true) read all of it.
   std::optional<Digest> digest() const { return digest_; }
+  // When open() had sent the whole request: the fetch's start, as the node would see it.
+  std::chrono::steady_clock::time_point sent_at() const { return sent_at_; }
 
  private:
   struct Socket {
@@ -35,6 +38,7 @@ class BodyReader {
   std::string early_;  // body bytes that came in with the headers
   int64_t length_ = -1;
   std::optional<Digest> digest_;
+  std::chrono::steady_clock::time_point sent_at_{};
 };
 
 }  // namespace fanout::bench

@@ -237,7 +237,19 @@ bool open_get(bench::BodyReader& reader, const std::string& url, const std::stri
 
 struct Phase {
   std::vector<double> completion_sec;  // < 0: failed
+  std::vector<double> sent_sec;        // when each request was on its way; < 0: never sent
   double wall_sec = 0;
+
+  // Between the first request sent and the last (issue 7: all N within one second); -1 when
+  // none was sent.
+  double start_spread() const {
+    double first = 1e30, last = -1;
+    for (double t : sent_sec) {
+      if (t < 0) continue;
+      first = std::min(first, t), last = std::max(last, t);
+    }
+    return last < 0 ? -1 : last - first;
+  }
 };
 
 // When a fetch counts as done.
@@ -255,6 +267,7 @@ Phase fetch_all(const std::vector<std::string>& urls, const std::string& path, d
                 uint64_t size, DoneAt done_at) {
   Phase phase;
   phase.completion_sec.assign(urls.size(), -1);
+  phase.sent_sec.assign(urls.size(), -1);
   std::atomic<bool> go{false};
   std::atomic<size_t> ready{0};
   Clock::time_point t0;
@@ -264,7 +277,11 @@ Phase fetch_all(const std::vector<std::string>& urls, const std::string& path, d
       ++ready;
       while (!go.load()) std::this_thread::yield();
       bench::BodyReader reader;
-      if (!open_get(reader, urls[i], path)) return;
+      bool answered = open_get(reader, urls[i], path);
+      if (reader.sent_at() != Clock::time_point{}) {
+        phase.sent_sec[i] = std::chrono::duration<double>(reader.sent_at() - t0).count();
+      }
+      if (!answered) return;
       if (done_at == DoneAt::kAnswer) {
         phase.completion_sec[i] = since(t0);
       } else if (reader.read_rest(rate, false) == static_cast<int64_t>(size)) {
@@ -593,12 +610,21 @@ int run_fanout(const Options& o) {
     j["agent_bytes_from_peers"] = from_peers;
     j["agent_bytes_from_origins"] = from_origins;
     j["agent_bytes_from_fallback"] = fallback;
+    // Every key is there in every run: null when --skip-direct left the baseline out.
+    j["direct_p50_ratio"] = nullptr;
+    j["direct_max_seconds"] = nullptr;
+    j["direct_max_ratio"] = nullptr;
+    j["direct_origin_egress_copies"] = nullptr;
+    j["direct_start_spread_seconds"] = nullptr;
     if (!o.skip_direct) {
       j["direct_p50_ratio"] = d.p50_ratio;
       j["direct_max_seconds"] = d.max_seconds;
       j["direct_max_ratio"] = d.max_ratio;
       j["direct_origin_egress_copies"] = direct_egress / double(size);
+      if (direct.start_spread() >= 0) j["direct_start_spread_seconds"] = direct.start_spread();
     }
+    j["start_spread_seconds"] = nullptr;
+    if (swarm.start_spread() >= 0) j["start_spread_seconds"] = swarm.start_spread();
     j["fluid_limit_ratio"] = fluid;
     j["swarm_wall_seconds"] = swarm.wall_sec;
     j["cpu_seconds_agents"] = agent_cpu;
@@ -644,6 +670,12 @@ int run_fanout(const Options& o) {
       std::printf("  %-30s %10.2f %10.3f\n", "direct pull max", d.max_seconds, d.max_ratio);
     }
     std::printf("  %-30s %10s %10.3f\n", "fluid-model limit", "", fluid);
+    std::printf("  the %d swarm requests were all sent within %.3f s of each other\n", o.agents,
+                swarm.start_spread());
+    if (swarm.start_spread() > 1.0) {
+      std::cerr << "warning: the fetches did not all start within one second; the ratios "
+                   "include the late starts\n";
+    }
     std::printf(
         "  origin egress %.3f copies (swarm phase); object store read %.3f copies "
         "(%d origin(s)); %u unfinished\n",

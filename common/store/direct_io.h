@@ -23,11 +23,8 @@
 
 namespace fanout::fileio {
 
-inline constexpr size_t kPageAlign = 4096;
 // `size` rounded up to whole pages.
-inline constexpr size_t round_up_to_page(size_t size) {
-  return (size + kPageAlign - 1) / kPageAlign * kPageAlign;
-}
+inline constexpr size_t round_up_to_page(size_t size) { return round_up(size, kPageAlign); }
 
 // Allocates page-aligned memory (what O_DIRECT needs; huge pages from 256 KiB, page_memory.h) and
 // default-initialises elements: buffers that are overwritten right after allocation skip the

@@ -11,11 +11,8 @@
 namespace fanout::fileio {
 namespace {
 
-constexpr size_t kPage = 4096;
 constexpr size_t kSmallestSlot = size_t{256} << 10;  // below this, the C++ allocator
 constexpr size_t kSlotClasses = 3;                   // 256 KiB, 512 KiB, 1 MiB
-
-size_t round_up(size_t bytes, size_t unit) { return (bytes + unit - 1) / unit * unit; }
 
 // `len` (a multiple of kHugePage) bytes at a 2 MiB boundary, advised to be huge pages.
 void* map_huge(size_t len) {
@@ -79,7 +76,7 @@ Slots& slots() {
 }  // namespace
 
 void* allocate_pages(size_t bytes) {
-  if (bytes < kSmallestSlot) return ::operator new(bytes, std::align_val_t{kPage});
+  if (bytes < kSmallestSlot) return ::operator new(bytes, std::align_val_t{kPageAlign});
   size_t c = slot_class(bytes);
   if (c < kSlotClasses) return slots().take(c);
   return map_huge(round_up(bytes, kHugePage));
@@ -87,7 +84,7 @@ void* allocate_pages(size_t bytes) {
 
 void free_pages(void* p, size_t bytes) noexcept {
   if (p == nullptr) return;
-  if (bytes < kSmallestSlot) return ::operator delete(p, std::align_val_t{kPage});
+  if (bytes < kSmallestSlot) return ::operator delete(p, std::align_val_t{kPageAlign});
   size_t c = slot_class(bytes);
   if (c < kSlotClasses) return slots().give(c, p);
   ::munmap(p, round_up(bytes, kHugePage));

@@ -18,7 +18,13 @@
 
 namespace fanout::fileio {
 
+inline constexpr size_t kPageAlign = 4096;  // a page: what O_DIRECT aligns memory and offsets to
 inline constexpr size_t kHugePage = size_t{2} << 20;
+
+// `bytes` rounded up to a multiple of `unit`.
+inline constexpr size_t round_up(size_t bytes, size_t unit) {
+  return (bytes + unit - 1) / unit * unit;
+}
 
 // Page-aligned memory for at least `bytes` bytes; throws std::bad_alloc.
 void* allocate_pages(size_t bytes);

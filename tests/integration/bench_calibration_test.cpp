@@ -1,9 +1,11 @@
-// Calibration (issue 7): the simulator's completion ratios against what the real harness
-// measures with the same agents, blob and rates. Small and short (about 20 s), for CI.
+// The benchmarks of issue 7, run for real and small: the report each tool writes, and the
+// calibration of the simulator against what the real harness measures with the same agents,
+// blob and rates. Short (about 20 s each), for CI.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -72,6 +74,82 @@ TEST(BenchCalibration, SimulatorWithin15PercentOfTheRealHarness) {
     RecordProperty(std::string("sim_") + key, std::to_string(sim));
     EXPECT_NEAR(sim, real, 0.15 * real) << key << "\n" << r.logs;
   }
+}
+
+// Every key the issue names, present and with a value that can only come from a real run.
+void expect_keys(const nlohmann::json& j, std::initializer_list<const char*> keys,
+                 const std::string& logs) {
+  for (const char* key : keys) {
+    EXPECT_TRUE(j.contains(key) && j[key].is_number()) << key << "\n" << logs;
+  }
+}
+
+// A PNG file (gnuplot-nox comes with the test dependencies).
+void expect_png(const std::filesystem::path& png) {
+  std::ifstream in(png, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  EXPECT_EQ(std::string(magic + 1, 3), "PNG") << png;
+}
+
+// The harness's report, baselines included: 4 agents, 16 MiB at 8 MiB/s, with the direct pull.
+// The ratios are physical (no node beats its own link, 0.9 for timer slack), the direct pull
+// takes one copy per node from the origin, and all the fetches start within a second.
+TEST(BenchHarness, ReportsEveryFigureOfTheFanOut) {
+  TempDir dir("fanout-bench-report-");
+  auto json = dir / "real.json";
+  auto real = run(bin("fanout-bench") + " fanout --agents 4 --size-mib 16 --rate-mibps 8 " +
+                      "--origins 1 --dir '" + (dir / "run").string() + "' --json '" +
+                      json.string() + "'",
+                  json, dir / "real.log");
+  std::string logs = slurp(dir / "real.log");
+  ASSERT_FALSE(real.is_null()) << logs;
+  expect_keys(real, {"agents", "size_bytes", "single_node_seconds", "p50_ratio", "p99_ratio",
+                     "max_ratio", "origin_egress_copies", "object_store_copies",
+                     "direct_max_ratio", "direct_origin_egress_copies", "start_spread_seconds",
+                     "direct_start_spread_seconds", "cpu_seconds_agents"},
+              logs);
+  if (HasFailure()) return;
+  EXPECT_EQ(real["agents"].get<int>(), 4);
+  EXPECT_EQ(real["size_bytes"].get<uint64_t>(), 16u << 20);
+  EXPECT_GE(real["single_node_seconds"].get<double>(), 0.9 * 16 / 8) << "the agent's link cap";
+  EXPECT_GE(real["p50_ratio"].get<double>(), 0.9) << logs;
+  EXPECT_LE(real["p50_ratio"].get<double>(), real["p99_ratio"].get<double>());
+  EXPECT_LE(real["p99_ratio"].get<double>(), real["max_ratio"].get<double>());
+  EXPECT_GE(real["direct_max_ratio"].get<double>(), 0.9) << logs;
+  EXPECT_NEAR(real["direct_origin_egress_copies"].get<double>(), 4.0, 0.05) << logs;
+  EXPECT_GE(real["origin_egress_copies"].get<double>(), 0.99) << "the first copy is the origin's";
+  EXPECT_NEAR(real["object_store_copies"].get<double>(), 1.0, 1e-9) << logs;
+  for (const char* key : {"start_spread_seconds", "direct_start_spread_seconds"}) {
+    EXPECT_GE(real[key].get<double>(), 0) << key;
+    EXPECT_LT(real[key].get<double>(), 1.0) << key << "\n" << logs;
+  }
+  EXPECT_EQ(real["copies_verified"].get<int>(), 4) << logs;
+  ASSERT_EQ(real["completion_seconds"].size(), 4u);
+  for (const auto& t : real["completion_seconds"]) EXPECT_GT(t.get<double>(), 0);
+  expect_png(dir / "real.png");
+}
+
+// The simulator's report: the same keys (nodes for agents), the analytic direct pull (20 nodes
+// sharing one origin at node speed: each gets a twentieth, 20 download times) and its PNG.
+TEST(BenchHarness, SimulatorReportsTheSameFigures) {
+  TempDir dir("fanout-sim-report-");
+  auto json = dir / "sim.json";
+  auto sim = run(bin("fanout-sim") + " --nodes 20 --size-mib 16 --node-mibps 8 --origins 1 " +
+                     "--json '" + json.string() + "'",
+                 json, dir / "sim.log");
+  std::string logs = slurp(dir / "sim.log");
+  ASSERT_FALSE(sim.is_null()) << logs;
+  expect_keys(sim, {"nodes", "size_bytes", "single_node_seconds", "p50_ratio", "p99_ratio",
+                    "max_ratio", "origin_egress_copies", "object_store_copies",
+                    "direct_max_ratio"},
+              logs);
+  if (HasFailure()) return;
+  EXPECT_EQ(sim["nodes"].get<int>(), 20);
+  EXPECT_NEAR(sim["direct_max_ratio"].get<double>(), 20.0, 0.5) << logs;
+  EXPECT_GE(sim["p50_ratio"].get<double>(), 0.99) << logs;
+  EXPECT_LE(sim["p99_ratio"].get<double>(), sim["max_ratio"].get<double>());
+  expect_png(dir / "sim.png");
 }
 
 }  // namespace

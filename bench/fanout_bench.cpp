@@ -670,8 +670,12 @@ int run_fanout(const Options& o) {
       std::printf("  %-30s %10.2f %10.3f\n", "direct pull max", d.max_seconds, d.max_ratio);
     }
     std::printf("  %-30s %10s %10.3f\n", "fluid-model limit", "", fluid);
-    std::printf("  the %d swarm requests were all sent within %.3f s of each other\n", o.agents,
-                swarm.start_spread());
+    auto sent = std::count_if(swarm.sent_sec.begin(), swarm.sent_sec.end(),
+                              [](double t) { return t >= 0; });
+    if (sent > 0) {
+      std::printf("  %ld of %d swarm requests sent, within %.3f s of each other\n",
+                  static_cast<long>(sent), o.agents, swarm.start_spread());
+    }
     if (swarm.start_spread() > 1.0) {
       std::cerr << "warning: the fetches did not all start within one second; the ratios "
                    "include the late starts\n";

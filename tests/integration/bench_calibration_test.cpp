@@ -76,7 +76,7 @@ TEST(BenchCalibration, SimulatorWithin15PercentOfTheRealHarness) {
   }
 }
 
-// Every key the issue names, present and with a value that can only come from a real run.
+// Every key the issue names, present and a number (null: not measured).
 void expect_keys(const nlohmann::json& j, std::initializer_list<const char*> keys,
                  const std::string& logs) {
   for (const char* key : keys) {
@@ -93,8 +93,10 @@ void expect_png(const std::filesystem::path& png) {
 }
 
 // The harness's report, baselines included: 4 agents, 16 MiB at 8 MiB/s, with the direct pull.
-// The ratios are physical (no node beats its own link, 0.9 for timer slack), the direct pull
-// takes one copy per node from the origin, and all the fetches start within a second.
+// Times are physical (no node beats its own link: 16 MiB at 8 MiB/s is 2 s, less the rate
+// limiter's 1 MiB burst: 1.875 s, held to 1.8; the ratios divide by a single-node time that includes an agent's start-up, so they are
+// not held to that), the direct pull takes one copy per node from the origin, and all the
+// fetches start within a second.
 TEST(BenchHarness, ReportsEveryFigureOfTheFanOut) {
   TempDir dir("fanout-bench-report-");
   auto json = dir / "real.json";
@@ -107,21 +109,22 @@ TEST(BenchHarness, ReportsEveryFigureOfTheFanOut) {
   expect_keys(real, {"agents", "size_bytes", "single_node_seconds", "p50_ratio", "p99_ratio",
                      "max_ratio", "origin_egress_copies", "object_store_copies",
                      "direct_max_ratio", "direct_origin_egress_copies", "start_spread_seconds",
-                     "direct_start_spread_seconds", "cpu_seconds_agents"},
+                     "direct_start_spread_seconds", "cpu_seconds_agents", "p50_seconds",
+                     "direct_max_seconds"},
               logs);
   if (HasFailure()) return;
   EXPECT_EQ(real["agents"].get<int>(), 4);
   EXPECT_EQ(real["size_bytes"].get<uint64_t>(), 16u << 20);
-  EXPECT_GE(real["single_node_seconds"].get<double>(), 0.9 * 16 / 8) << "the agent's link cap";
-  EXPECT_GE(real["p50_ratio"].get<double>(), 0.9) << logs;
+  for (const char* key : {"single_node_seconds", "p50_seconds", "direct_max_seconds"}) {
+    EXPECT_GE(real[key].get<double>(), 0.9 * 16 / 8) << key << ": the link cap\n" << logs;
+  }
   EXPECT_LE(real["p50_ratio"].get<double>(), real["p99_ratio"].get<double>());
   EXPECT_LE(real["p99_ratio"].get<double>(), real["max_ratio"].get<double>());
-  EXPECT_GE(real["direct_max_ratio"].get<double>(), 0.9) << logs;
   EXPECT_NEAR(real["direct_origin_egress_copies"].get<double>(), 4.0, 0.05) << logs;
   EXPECT_GE(real["origin_egress_copies"].get<double>(), 0.99) << "the first copy is the origin's";
+  EXPECT_LE(real["origin_egress_copies"].get<double>(), 3.0) << "the swarm shares the rest";
   EXPECT_NEAR(real["object_store_copies"].get<double>(), 1.0, 1e-9) << logs;
   for (const char* key : {"start_spread_seconds", "direct_start_spread_seconds"}) {
-    EXPECT_GE(real[key].get<double>(), 0) << key;
     EXPECT_LT(real[key].get<double>(), 1.0) << key << "\n" << logs;
   }
   EXPECT_EQ(real["copies_verified"].get<int>(), 4) << logs;

@@ -700,7 +700,8 @@ int run_fanout(const Options& o) {
     std::printf(
         "  disk during the swarm: agents read %.2f and wrote %.2f copies each (%.0f MiB/s in "
         "all)\n",
-        j["disk_read_copies_per_agent"].get<double>(), j["disk_write_copies_per_agent"].get<double>(),
+        j["disk_read_copies_per_agent"].get<double>(),
+        j["disk_write_copies_per_agent"].get<double>(),
         j["disk_mib_per_sec"].get<double>());
     std::printf("  copies read back and SHA-256 verified: %d of %d (%.1f s)\n", verified, o.agents,
                 read_back_sec);

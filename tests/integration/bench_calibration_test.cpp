@@ -93,10 +93,10 @@ void expect_png(const std::filesystem::path& png) {
 }
 
 // The harness's report, baselines included: 4 agents, 16 MiB at 8 MiB/s, with the direct pull.
-// Times are physical (no node beats its own link: 16 MiB at 8 MiB/s is 2 s, less the rate
-// limiter's 1 MiB burst: 1.875 s, held to 1.8; the ratios divide by a single-node time that includes an agent's start-up, so they are
-// not held to that), the direct pull takes one copy per node from the origin, and all the
-// fetches start within a second.
+// Times are physical: no node beats its own link (16 MiB at 8 MiB/s, less the rate limiter's
+// 1 MiB burst, is 1.875 s; held to 1.8). Ratios are not held to it: they divide by a single-node
+// time that includes an agent's start-up. The direct pull takes one copy per node from the
+// origin, and all the fetches start within a second.
 TEST(BenchHarness, ReportsEveryFigureOfTheFanOut) {
   TempDir dir("fanout-bench-report-");
   auto json = dir / "real.json";

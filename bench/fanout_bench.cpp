@@ -610,21 +610,16 @@ int run_fanout(const Options& o) {
     j["agent_bytes_from_peers"] = from_peers;
     j["agent_bytes_from_origins"] = from_origins;
     j["agent_bytes_from_fallback"] = fallback;
-    // Every key is there in every run: null when --skip-direct left the baseline out.
-    j["direct_p50_ratio"] = nullptr;
-    j["direct_max_seconds"] = nullptr;
-    j["direct_max_ratio"] = nullptr;
-    j["direct_origin_egress_copies"] = nullptr;
-    j["direct_start_spread_seconds"] = nullptr;
-    if (!o.skip_direct) {
-      j["direct_p50_ratio"] = d.p50_ratio;
-      j["direct_max_seconds"] = d.max_seconds;
-      j["direct_max_ratio"] = d.max_ratio;
-      j["direct_origin_egress_copies"] = direct_egress / double(size);
-      if (direct.start_spread() >= 0) j["direct_start_spread_seconds"] = direct.start_spread();
-    }
-    j["start_spread_seconds"] = nullptr;
-    if (swarm.start_spread() >= 0) j["start_spread_seconds"] = swarm.start_spread();
+    // Every key is there in every run: null when not measured (--skip-direct, nothing sent).
+    auto or_null = [](bool measured, double v) { return measured ? nlohmann::json(v) : nullptr; };
+    bool direct_ran = !o.skip_direct;
+    double direct_spread = direct.start_spread(), swarm_spread = swarm.start_spread();
+    j["direct_p50_ratio"] = or_null(direct_ran, d.p50_ratio);
+    j["direct_max_seconds"] = or_null(direct_ran, d.max_seconds);
+    j["direct_max_ratio"] = or_null(direct_ran, d.max_ratio);
+    j["direct_origin_egress_copies"] = or_null(direct_ran, direct_egress / double(size));
+    j["direct_start_spread_seconds"] = or_null(direct_ran && direct_spread >= 0, direct_spread);
+    j["start_spread_seconds"] = or_null(swarm_spread >= 0, swarm_spread);
     j["fluid_limit_ratio"] = fluid;
     j["swarm_wall_seconds"] = swarm.wall_sec;
     j["cpu_seconds_agents"] = agent_cpu;
@@ -670,13 +665,13 @@ int run_fanout(const Options& o) {
       std::printf("  %-30s %10.2f %10.3f\n", "direct pull max", d.max_seconds, d.max_ratio);
     }
     std::printf("  %-30s %10s %10.3f\n", "fluid-model limit", "", fluid);
-    auto sent = std::count_if(swarm.sent_sec.begin(), swarm.sent_sec.end(),
-                              [](double t) { return t >= 0; });
-    if (sent > 0) {
+    if (swarm_spread >= 0) {
+      auto sent = std::count_if(swarm.sent_sec.begin(), swarm.sent_sec.end(),
+                                [](double t) { return t >= 0; });
       std::printf("  %ld of %d swarm requests sent, within %.3f s of each other\n",
-                  static_cast<long>(sent), o.agents, swarm.start_spread());
+                  static_cast<long>(sent), o.agents, swarm_spread);
     }
-    if (swarm.start_spread() > 1.0) {
+    if (swarm_spread > 1.0) {
       std::cerr << "warning: the fetches did not all start within one second; the ratios "
                    "include the late starts\n";
     }
